@@ -1,0 +1,53 @@
+# Tasks API: `make run` serves on 127.0.0.1:8000; `make test` installs and runs every check.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint typecheck pytest openapi migrate clean
+
+help:
+	@echo "make run      serve the API on $(HOST):$(PORT) (SQLite in ./data, migrated automatically)"
+	@echo "make test     install everything, then lint, type-check and run the whole test suite"
+	@echo "make install  create $(VENV) with the app and its development tools"
+	@echo "make openapi  rewrite specs/2-backend-api/contracts/openapi.json from the app"
+	@echo "make migrate  apply migrations to DATABASE_URL"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/tasks-api serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+lint: install
+	$(BIN)/ruff check backend tests migrations
+	$(BIN)/ruff format --check backend tests migrations
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+openapi: install
+	$(BIN)/tasks-api openapi
+
+migrate: install
+	$(BIN)/tasks-api migrate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

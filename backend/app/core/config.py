@@ -1,0 +1,104 @@
+"""Settings: every knob the service has, read from the environment or `.env`."""
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    environment: Environment = Environment.development
+    database_url: str = "sqlite:///./data/tasks.db"
+    secret_key: SecretStr | None = None
+    # Where a development secret is kept between restarts when SECRET_KEY is unset.
+    secret_key_file: Path = Path("data/secret_key")
+    auto_migrate: bool | None = Field(
+        default=None,
+        description="Run migrations at start-up. Unset: on for SQLite, off for PostgreSQL.",
+    )
+
+    access_token_expire_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_expire_days: int = Field(default=30, ge=1, le=365)
+    jwt_issuer: str = "tasks-api"
+    jwt_audience: str = "tasks-api"
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
+
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost: int = Field(default=65536, ge=8, description="KiB")
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_connect_timeout_seconds: int = Field(default=5, ge=1)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Self:
+        if self.environment is not Environment.production:
+            return self
+        if self.secret_key is None:
+            raise ValueError("SECRET_KEY must be set when ENVIRONMENT=production")
+        if len(self.secret_key.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes when ENVIRONMENT=production"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    def signing_key(self) -> str:
+        """The HS256 key; only call this where a token is signed or verified."""
+        if self.secret_key is None:
+            raise RuntimeError("secret key not resolved; call ensure_secret_key() first")
+        return self.secret_key.get_secret_value()
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """Fill in a development secret, generated once and kept so tokens survive restarts."""
+    if settings.secret_key is not None:
+        return settings
+    path = settings.secret_key_file
+    if path.exists():
+        key = path.read_text().strip()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key + "\n")
+    return settings.model_copy(update={"secret_key": SecretStr(key)})
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return ensure_secret_key(Settings())

@@ -1,0 +1,24 @@
+import uuid
+from datetime import datetime
+
+from sqlmodel import Column, Field, SQLModel
+
+from app.models.base import UTCDateTime, utcnow
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    # Stored lower-cased so the unique index is case-insensitive on both databases.
+    email: str = Field(max_length=320, unique=True)
+    name: str | None = Field(default=None, max_length=100)
+    hashed_password: str = Field(max_length=255)
+    # Bumped to invalidate every access token minted before (password change, logout-all).
+    token_version: int = Field(default=0)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

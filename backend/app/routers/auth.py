@@ -1,0 +1,67 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.dependencies import PasswordHashDep, SessionDep, SettingsDep, require_json
+from app.schemas.auth import RefreshRequest, TokenPair
+from app.schemas.common import problem_responses
+from app.schemas.user import UserCreate, UserPublic
+from app.services import auth as auth_service
+from app.services import users as user_service
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    dependencies=[Depends(require_json)],
+    responses=problem_responses(400, 409, 413, 415, 422),
+)
+def register(
+    user_in: UserCreate, session: SessionDep, password_hash: PasswordHashDep
+) -> UserPublic:
+    """Create an account. Emails are unique regardless of case."""
+    user = user_service.register_user(session=session, user_in=user_in, password_hash=password_hash)
+    return UserPublic.model_validate(user)
+
+
+@router.post("/token", response_model=TokenPair, responses=problem_responses(401, 413, 422))
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+    password_hash: PasswordHashDep,
+) -> TokenPair:
+    """Log in with the OAuth2 password grant (form fields `username` = email, `password`)."""
+    user = user_service.authenticate(
+        session=session, email=form.username, password=form.password, password_hash=password_hash
+    )
+    return auth_service.issue_token_pair(session=session, user=user, settings=settings)
+
+
+@router.post(
+    "/refresh",
+    response_model=TokenPair,
+    dependencies=[Depends(require_json)],
+    responses=problem_responses(400, 401, 413, 415, 422),
+)
+def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+    """Trade a refresh token for a new pair. The old refresh token stops working."""
+    return auth_service.rotate_refresh_token(
+        session=session, refresh_token=body.refresh_token, settings=settings
+    )
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(require_json)],
+    responses=problem_responses(400, 413, 415, 422),
+)
+def logout(body: RefreshRequest, session: SessionDep) -> Response:
+    """Revoke a refresh token. Succeeds even if it was already revoked."""
+    auth_service.revoke_refresh_token(session=session, refresh_token=body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

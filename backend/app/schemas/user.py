@@ -1,0 +1,48 @@
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from app.schemas.common import Name, NoNulStr, StrictInput
+
+Password = Annotated[NoNulStr, StringConstraints(min_length=8, max_length=128)]
+
+
+class UserCreate(StrictInput):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "ada@example.com", "password": "correct horse", "name": "Ada"}]
+        }
+    )
+
+    email: EmailStr = Field(max_length=320)
+    password: Password = Field(description="8 to 128 characters.")
+    name: Name | None = None
+
+
+class UserUpdate(StrictInput):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Ada Lovelace"}]})
+
+    name: Name | None = Field(default=None, description="`null` clears the name.")
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f2b8c1e-5a4d-4e8f-9b7a-2c1d0e9f8a7b",
+                    "email": "ada@example.com",
+                    "name": "Ada",
+                    "created_at": "2026-11-24T09:30:00Z",
+                }
+            ]
+        },
+    )
+
+    id: uuid.UUID
+    email: str
+    name: str | None
+    created_at: datetime

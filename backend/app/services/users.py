@@ -1,0 +1,96 @@
+"""Accounts: registration, authentication, profile changes and deletion."""
+
+import uuid
+
+from pwdlib import PasswordHash
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.core.errors import EmailTaken, InvalidCredentials
+from app.models import User
+from app.models.base import utcnow
+from app.schemas.user import UserCreate, UserUpdate
+
+# Verified against when the email is unknown, so both failure paths cost one hash check.
+_DUMMY_PASSWORD = "dummy password for timing"  # noqa: S105 - not a credential
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def get_user(*, session: Session, user_id: uuid.UUID) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_user_by_email(*, session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(col(User.email) == normalize_email(email))).first()
+
+
+def register_user(*, session: Session, user_in: UserCreate, password_hash: PasswordHash) -> User:
+    user = User(
+        email=normalize_email(user_in.email),
+        name=user_in.name,
+        hashed_password=password_hash.hash(user_in.password),
+    )
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        # The unique index decides; a pre-check alone would race with a parallel signup.
+        session.rollback()
+        raise EmailTaken from exc
+    return user
+
+
+class _DummyHash:
+    """One real hash of a throwaway password per hasher, made lazily."""
+
+    def __init__(self) -> None:
+        self._hashes: dict[int, str] = {}
+
+    def for_hasher(self, password_hash: PasswordHash) -> str:
+        key = id(password_hash)
+        if key not in self._hashes:
+            self._hashes[key] = password_hash.hash(_DUMMY_PASSWORD)
+        return self._hashes[key]
+
+
+_dummy = _DummyHash()
+
+
+def authenticate(
+    *, session: Session, email: str, password: str, password_hash: PasswordHash
+) -> User:
+    user = get_user_by_email(session=session, email=email)
+    if user is None:
+        # Spend the same time as a real check so response timing does not reveal
+        # which emails have accounts.
+        password_hash.verify(password, _dummy.for_hasher(password_hash))
+        raise InvalidCredentials
+    valid, new_hash = password_hash.verify_and_update(password, user.hashed_password)
+    if not valid:
+        raise InvalidCredentials
+    if new_hash is not None:
+        user.hashed_password = new_hash
+        session.add(user)
+        session.commit()
+    return user
+
+
+def update_user(*, session: Session, user: User, user_in: UserUpdate) -> User:
+    changes = user_in.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    if changes:
+        user.updated_at = utcnow()
+        session.add(user)
+        session.commit()
+    return user
+
+
+def delete_user(*, session: Session, user_id: uuid.UUID) -> None:
+    # Tasks and refresh tokens go with the account through ON DELETE CASCADE.
+    session.execute(delete(User).where(col(User.id) == user_id))
+    session.commit()

@@ -1,0 +1,52 @@
+from fastapi.testclient import TestClient
+
+from tests.factories import assert_problem, make_account, make_task
+
+
+def test_get_me(client: TestClient) -> None:
+    account = make_account(client)
+    response = client.get("/api/v1/users/me", headers=account.headers)
+    assert response.status_code == 200
+    assert response.json()["email"] == account.email
+
+
+def test_get_me_anonymous_is_401(client: TestClient) -> None:
+    response = client.get("/api/v1/users/me")
+    assert_problem(response, 401)
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_update_me_name_and_clear(client: TestClient) -> None:
+    account = make_account(client)
+    named = client.patch("/api/v1/users/me", json={"name": "  Grace  "}, headers=account.headers)
+    assert named.status_code == 200
+    assert named.json()["name"] == "Grace"
+    cleared = client.patch("/api/v1/users/me", json={"name": None}, headers=account.headers)
+    assert cleared.json()["name"] is None
+
+
+def test_update_me_cannot_change_email(client: TestClient) -> None:
+    account = make_account(client)
+    response = client.patch(
+        "/api/v1/users/me", json={"email": "new@example.com"}, headers=account.headers
+    )
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["loc"] == ["body", "email"]
+
+
+def test_delete_me_removes_account_tasks_and_tokens(client: TestClient) -> None:
+    account = make_account(client)
+    task = make_task(client, account)
+    response = client.delete("/api/v1/users/me", headers=account.headers)
+    assert response.status_code == 204
+    assert_problem(client.get("/api/v1/users/me", headers=account.headers), 401)
+    assert_problem(client.get(f"/api/v1/tasks/{task['id']}", headers=account.headers), 401)
+    refreshed = client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert_problem(refreshed, 401)
+    relogin = client.post(
+        "/api/v1/auth/token", data={"username": account.email, "password": account.password}
+    )
+    assert_problem(relogin, 401)
+    # The email is free again.
+    again = make_account(client, email=account.email)
+    assert client.get("/api/v1/tasks", headers=again.headers).json()["items"] == []
