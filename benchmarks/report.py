@@ -57,6 +57,9 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "rps_max": max(rps),
         "errors": sum(r["non_2xx"] + r["socket_errors"] for r in runs),
         "runs": len(runs),
+        "cpu_ms": statistics.fmean(
+            r.get("extra", {}).get("server_cpu_ms_per_request", 0.0) for r in runs
+        ),
     }
     return out
 
@@ -154,8 +157,8 @@ def markdown(result: dict[str, Any]) -> str:
             f"### {c} connections",
             "",
             "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | vs sync floor "
-            "| vs async floor |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| vs async floor | server CPU ms/req |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for scenario in SCENARIO_ORDER:
             row = final.get((scenario, c))
@@ -170,7 +173,7 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(
                 f"| {LABELS[scenario]} | {rps} | {_fmt(row['p50_ms'], 2)} | "
                 f"{_fmt(row['p95_ms'], 2)} | {_fmt(row['p99_ms'], 2)} | {row['errors']} | "
-                f"{ratios[0]} | {ratios[1]} |"
+                f"{ratios[0]} | {ratios[1]} | {row['cpu_ms']:.2f} |"
             )
         lines.append("")
     if len(sizes) > 1:

@@ -209,6 +209,12 @@ def worker_pids(pid: int) -> list[int]:
     return children or [pid]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -274,6 +280,10 @@ class Bench:
         self.files = files
         self.queries = queries
         self.runs: list[Run] = []
+        self.api_pid = 0
+        self.floor_pid = 0
+        self.py_spy: set[str] = set()
+        self.profiles: list[Path] = []
 
     def measure(
         self, base: str, scenario: str, kind: str, tasks: int, connections: int
@@ -300,7 +310,37 @@ class Bench:
             ]
 
         wrk(base, scenario, connections, self.profile.warmup, args(self.profile.warmup))
+        spy = None
+        if scenario in self.py_spy and connections == max(self.profile.connections):
+            # Sample the API worker during the measured run: where does a request's time go?
+            path = RESULTS / "profiles" / f"{scenario}-{tasks}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            spy = subprocess.Popen(
+                [
+                    str(BIN / "py-spy"),
+                    "record",
+                    "--pid",
+                    str(self.api_pid),
+                    "--duration",
+                    str(self.profile.duration),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "200",
+                    "--nonblocking",
+                    "--output",
+                    str(path),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            self.profiles.append(path)
+        server = self.api_pid if kind == "scenario" or scenario == "healthz" else self.floor_pid
+        cpu_before = cpu_seconds(server)
         data = wrk(base, scenario, connections, self.profile.duration, args(self.profile.duration))
+        cpu_used = cpu_seconds(server) - cpu_before
+        if spy is not None:
+            spy.wait(timeout=60)
         seconds = data["duration_us"] / 1e6
         run = Run(
             scenario=scenario,
@@ -316,12 +356,15 @@ class Bench:
             requests=data["requests"],
             non_2xx=data["status"],
             socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
+            # Server CPU per request: far steadier than req/s on a machine shared with others.
+            extra={"server_cpu_ms_per_request": round(cpu_used * 1000 / data["requests"], 3)},
         )
         self.runs.append(run)
         log(
             f"{scenario:>12} c={connections:<3} tasks={tasks:<8} {run.rps:>8.0f} req/s  "
             f"p50 {run.p50_ms:6.2f}  p99 {run.p99_ms:6.2f} ms  "
-            f"errors {run.non_2xx + run.socket_errors}"
+            f"errors {run.non_2xx + run.socket_errors}  "
+            f"cpu {run.extra['server_cpu_ms_per_request']:.2f} ms/req"
         )
         return run
 
@@ -385,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, help="seconds per measured run")
     parser.add_argument("--only", help="comma-separated scenarios (default: all)")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--py-spy", default="", help="comma-separated scenarios to profile with py-spy"
+    )
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile]
     if args.duration:
@@ -397,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tasks-bench-") as tmp:
         workdir = Path(tmp)
         with bench_database(profile, workdir) as database_url:
-            result = run_profile(args.profile, profile, args.workers, database_url, workdir, only)
+            result = run_profile(
+                args.profile, profile, args.workers, database_url, workdir, only, args.py_spy
+            )
     result["started_at"] = started.isoformat(timespec="seconds")
     result["minutes"] = round((datetime.now(UTC) - started).total_seconds() / 60, 1)
     args.output.mkdir(parents=True, exist_ok=True)
@@ -417,6 +465,7 @@ def run_profile(
     database_url: str,
     workdir: Path,
     only: set[str] | None,
+    py_spy: str = "",
 ) -> dict[str, Any]:
     settings = Settings(_env_file=None, database_url=database_url, secret_key=SECRET)  # type: ignore[call-arg]
     log(f"profile {name}: migrating {make_url(database_url).render_as_string()}")
@@ -446,6 +495,7 @@ def run_profile(
     log(f"queries: {queries}")
     files = Files(tokens, workdir / "reads.txt", listing, workdir, [])
     bench = Bench(profile, files, queries)
+    bench.py_spy = set(filter(None, py_spy.split(",")))
     env = server_env(database_url, settings)
     api = ["tasks-api", "serve", "--port", str(API_PORT), "--workers", str(workers)]
     api += ["--log-level", "warning"]
@@ -487,8 +537,10 @@ def run_profile(
 
         api_bin = [str(BIN / api[0]), *api[1:]]
         with serve(api_bin, env, workdir, api_url + "/healthz") as api_pid:
+            bench.api_pid = worker_pids(api_pid)[0]
             floor = serve(floor_cmd, env, workdir, floor_url + "/docs") if is_pg else None
-            with floor or _nothing():
+            with floor or _nothing() as floor_pid:
+                bench.floor_pid = floor_pid
                 for connections in profile.connections:
                     for scenario in ("list", "filtered", "search"):
                         if wanted(scenario):
@@ -528,8 +580,8 @@ def run_floors(
 
 
 @contextmanager
-def _nothing() -> Iterator[None]:
-    yield None
+def _nothing() -> Iterator[int]:
+    yield 0
 
 
 if __name__ == "__main__":

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_connect_timeout_seconds: int = Field(default=5, ge=1)
+    db_ping_after_idle_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Ping a pooled connection before use if it sat idle this long; 0: always.",
+    )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
     @field_validator("cors_origins", mode="before")

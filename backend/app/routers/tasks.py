@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.dependencies import CurrentUser, OwnedTask, SessionDep, require_json
+from app.models import Task
 from app.schemas.common import problem_responses
 from app.schemas.task import TaskCreate, TaskPage, TaskPublic, TaskReplace, TaskUpdate
 from app.services import tasks as task_service
@@ -10,6 +11,17 @@ from app.services import tasks as task_service
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 _BODY_ERRORS = (400, 401, 413, 415, 422)
+
+
+def _json(model: TaskPublic | TaskPage, status_code: int = 200, **headers: str) -> Response:
+    # Serialized once, straight to bytes. Returning the model instead would make FastAPI
+    # validate it a second time against response_model (and, for a sync route, on another
+    # thread-pool hop) before encoding it. response_model still documents the shape.
+    return Response(model.model_dump_json(), status_code, headers, media_type="application/json")
+
+
+def _task(task: Task, status_code: int = 200, **headers: str) -> Response:
+    return _json(TaskPublic.model_validate(task), status_code, **headers)
 
 
 @router.get("", response_model=TaskPage, responses=problem_responses(400, 401, 422))
@@ -24,13 +36,13 @@ def list_tasks(
         str | None,
         Query(max_length=1024, description="`next_cursor` from the previous page."),
     ] = None,
-) -> TaskPage:
+) -> Response:
     """List your tasks, newest first, a page at a time."""
     items, next_cursor = task_service.list_tasks(
         session=session, user_id=current_user.id, completed=completed, limit=limit, cursor=cursor
     )
-    return TaskPage(
-        items=[TaskPublic.model_validate(task) for task in items], next_cursor=next_cursor
+    return _json(
+        TaskPage(items=[TaskPublic.model_validate(task) for task in items], next_cursor=next_cursor)
     )
 
 
@@ -46,18 +58,17 @@ def create_task(
     session: SessionDep,
     current_user: CurrentUser,
     request: Request,
-    response: Response,
-) -> TaskPublic:
+) -> Response:
     """Create a task. The `Location` header points at it."""
     task = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
-    response.headers["Location"] = str(request.url_for("get_task", task_id=str(task.id)).path)
-    return TaskPublic.model_validate(task)
+    location = str(request.url_for("get_task", task_id=str(task.id)).path)
+    return _task(task, status.HTTP_201_CREATED, Location=location)
 
 
 @router.get("/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404))
-def get_task(task: OwnedTask) -> TaskPublic:
+def get_task(task: OwnedTask) -> Response:
     """One of your tasks."""
-    return TaskPublic.model_validate(task)
+    return _task(task)
 
 
 @router.patch(
@@ -68,12 +79,12 @@ def get_task(task: OwnedTask) -> TaskPublic:
 )
 def update_task(
     task_in: TaskUpdate, task: OwnedTask, session: SessionDep, current_user: CurrentUser
-) -> TaskPublic:
+) -> Response:
     """Change some fields. Send `"description": null` to clear the description."""
     task = task_service.update_task(
         session=session, user_id=current_user.id, task=task, task_in=task_in
     )
-    return TaskPublic.model_validate(task)
+    return _task(task)
 
 
 @router.put(
@@ -84,12 +95,12 @@ def update_task(
 )
 def replace_task(
     task_in: TaskReplace, task: OwnedTask, session: SessionDep, current_user: CurrentUser
-) -> TaskPublic:
+) -> Response:
     """Replace every client field; omitted optional fields return to their defaults."""
     task = task_service.replace_task(
         session=session, user_id=current_user.id, task=task, task_in=task_in
     )
-    return TaskPublic.model_validate(task)
+    return _task(task)
 
 
 @router.delete(
@@ -104,18 +115,18 @@ def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser)
 @router.post(
     "/{task_id}/complete", response_model=TaskPublic, responses=problem_responses(401, 404)
 )
-def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
+def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Mark a task done. Safe to retry: completing a completed task changes nothing."""
     task = task_service.set_completed(
         session=session, user_id=current_user.id, task=task, completed=True
     )
-    return TaskPublic.model_validate(task)
+    return _task(task)
 
 
 @router.post("/{task_id}/reopen", response_model=TaskPublic, responses=problem_responses(401, 404))
-def reopen_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
+def reopen_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Mark a task not done. Safe to retry."""
     task = task_service.set_completed(
         session=session, user_id=current_user.id, task=task, completed=False
     )
-    return TaskPublic.model_validate(task)
+    return _task(task)
