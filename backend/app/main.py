@@ -1,5 +1,6 @@
 """The app factory: settings, database, routers, middleware and error handlers."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -7,14 +8,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import migrate
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
+from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
-from app.database import create_db_engine
+from app.database import create_db_engine, rls_bypass_reason
 from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.json_depth import JsonDepthMiddleware
+from app.middleware.rate_limit_headers import RateLimitHeadersMiddleware
 from app.middleware.request_id import RequestIdMiddleware
+from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.routers import auth, health, tasks, users
 
 API_DESCRIPTION = """\
@@ -29,6 +35,8 @@ TAGS = [
     {"name": "tasks", "description": "Your tasks. Other users' tasks do not exist for you."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
+
+logger = logging.getLogger("app.main")
 
 
 def operation_id(route: APIRoute) -> str:
@@ -47,7 +55,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             migrate.upgrade(settings.database_url)
         else:
             migrate.check_up_to_date(engine)
+        reason = rls_bypass_reason(engine)
+        if reason:
+            logger.warning(
+                "row-level security is NOT enforced: %s; run the API as a role without "
+                "SUPERUSER or BYPASSRLS (see README, Security)",
+                reason,
+            )
         yield
+        app.state.rate_limiter.close()
         engine.dispose()
 
     app = FastAPI(
@@ -57,21 +73,42 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        debug=settings.debug,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.password_hash = make_password_hash(settings)
+    app.state.rate_limiter = RateLimiter(settings)
 
     install_error_handlers(app)
+    # Each add_middleware wraps the previous ones: the last added runs first.
+    app.add_middleware(JsonDepthMiddleware, max_depth=settings.max_json_depth)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
+        # Bearer tokens travel in a header, never a cookie: credentials stay off, so even
+        # a wildcard origin (refused in production) cannot make a browser send cookies.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
+            allow_credentials=False,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["Location", "X-Request-ID"],
+            expose_headers=[
+                "Location",
+                "X-Request-ID",
+                "Retry-After",
+                "RateLimit",
+                "RateLimit-Policy",
+            ],
+            max_age=600,
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimitHeadersMiddleware)
+    docs_paths = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=frozenset(p for p in docs_paths if p))
+    if settings.trusted_proxies:
+        # Only these peers may say who the client is (X-Forwarded-For); the rate limits
+        # key on that address.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     # Added last, so outermost: every response, even a 413 from the limit, gets an id.
     app.add_middleware(RequestIdMiddleware)
 

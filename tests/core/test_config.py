@@ -1,3 +1,4 @@
+import secrets
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ def test_production_requires_secret_key(monkeypatch: pytest.MonkeyPatch) -> None
 def test_production_requires_32_byte_secret() -> None:
     with pytest.raises(ValidationError, match="at least 32 bytes"):
         Settings(environment=Environment.production, secret_key="short", _env_file=None)  # type: ignore[call-arg, arg-type]
-    ok = Settings(environment=Environment.production, secret_key="k" * 32, _env_file=None)  # type: ignore[call-arg, arg-type]
-    assert ok.signing_key() == "k" * 32
+    key = secrets.token_urlsafe(32)
+    ok = Settings(environment=Environment.production, secret_key=key, _env_file=None)  # type: ignore[call-arg, arg-type]
+    assert ok.signing_key() == key
 
 
 def test_development_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
