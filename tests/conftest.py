@@ -8,7 +8,7 @@ each other's rows and never touch a developer's data.
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -165,3 +165,24 @@ def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
 @pytest.fixture
 def client(app: FastAPI) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def make_client(
+    settings: Settings, engine: Engine, connection: Connection
+) -> Callable[..., TestClient]:
+    """A client for an app built with some settings changed (same test transaction)."""
+
+    def factory(**overrides: object) -> TestClient:
+        application = create_app(settings.model_copy(update=overrides), engine)
+
+        def test_session() -> Iterator[Session]:
+            with Session(
+                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+            ) as db_session:
+                yield db_session
+
+        application.dependency_overrides[get_session] = test_session
+        return TestClient(application, raise_server_exceptions=False)
+
+    return factory
