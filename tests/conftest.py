@@ -173,7 +173,7 @@ def make_client(
 ) -> Callable[..., TestClient]:
     """A client for an app built with some settings changed (same test transaction)."""
 
-    def factory(**overrides: object) -> TestClient:
+    def factory(peer: tuple[str, int] = ("testclient", 50000), **overrides: object) -> TestClient:
         application = create_app(settings.model_copy(update=overrides), engine)
 
         def test_session() -> Iterator[Session]:
@@ -183,6 +183,6 @@ def make_client(
                 yield db_session
 
         application.dependency_overrides[get_session] = test_session
-        return TestClient(application, raise_server_exceptions=False)
+        return TestClient(application, raise_server_exceptions=False, client=peer)
 
     return factory

@@ -22,11 +22,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 CURRENT_USER = "NULLIF(current_setting('app.user_id', true), '')::uuid"
-CURRENT_TOKEN = "NULLIF(current_setting('app.refresh_token_hash', true), '')"
+PRESENTED_HASH = "NULLIF(current_setting('app.refresh_token_hash', true), '')"
 
 POLICIES = {
     "tasks": f"user_id = {CURRENT_USER}",
-    "refresh_tokens": f"user_id = {CURRENT_USER} OR token_hash = {CURRENT_TOKEN}",
+    "refresh_tokens": f"user_id = {CURRENT_USER} OR token_hash = {PRESENTED_HASH}",
 }
 
 
