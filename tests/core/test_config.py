@@ -87,7 +87,9 @@ def test_production_names_every_problem_at_once() -> None:
     with pytest.raises(ValidationError) as info:
         _production(secret_key="short", debug=True, cors_origins=["*"])
     message = str(info.value)
-    assert "SECRET_KEY" in message and "DEBUG" in message and "CORS_ORIGINS" in message
+    assert "SECRET_KEY" in message
+    assert "DEBUG" in message
+    assert "CORS_ORIGINS" in message
 
 
 def test_production_accepts_safe_settings() -> None:

@@ -156,7 +156,8 @@ def test_every_limited_response_carries_ratelimit_headers(
             assert 0 <= state["r"] < policies[name]["q"]
             assert 0 <= state["t"] <= policies[name]["w"]
     first, second = (parse_items(r.headers["ratelimit"]) for r in responses[:2])
-    assert first["login-account"]["r"] == 1 and second["login-account"]["r"] == 0
+    assert first["login-account"]["r"] == 1
+    assert second["login-account"]["r"] == 0
     assert parse_items(responses[0].headers["ratelimit-policy"]) == {
         "login-address": {"q": 100, "w": 60},
         "login-account": {"q": 3, "w": 60},
