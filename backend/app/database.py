@@ -1,6 +1,7 @@
 """Engine and session factory for the embedded SQLite default and PostgreSQL (Neon included)."""
 
 import uuid
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from app.core.config import Settings
 RLS_USER_SETTING = "app.user_id"
 RLS_REFRESH_TOKEN_SETTING = "app.refresh_token_hash"  # noqa: S105 - a setting name
 _RLS_INFO_KEY = "rls_settings"
+_ROLE_FLAGS = text(
+    "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+)
 _SET_CONFIG = text(
     "SELECT set_config('app.user_id', :user_id, true), "
     "set_config('app.refresh_token_hash', :refresh_token_hash, true)"
@@ -57,7 +61,24 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+# Per engine: does its role obey row-level security? A superuser or BYPASSRLS role ignores
+# the policies, so setting them would cost a round trip per transaction for nothing.
+_rls_applies: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
+
+
+def _role_obeys_rls(connection: Connection) -> bool:
+    engine = connection.engine
+    known = _rls_applies.get(engine)
+    if known is None:
+        row = connection.execute(_ROLE_FLAGS).one()
+        known = not (row.rolsuper or row.rolbypassrls)
+        _rls_applies[engine] = known
+    return known
+
+
 def _apply_rls_settings(connection: Connection, values: dict[str, str]) -> None:
+    if not _role_obeys_rls(connection):
+        return
     connection.execute(
         _SET_CONFIG,
         {
@@ -103,12 +124,7 @@ def rls_bypass_reason(engine: Engine) -> str | None:
     if engine.dialect.name != "postgresql":
         return None
     with engine.connect() as connection:
-        row = connection.execute(
-            text(
-                "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles "
-                "WHERE rolname = current_user"
-            )
-        ).one()
+        row = connection.execute(_ROLE_FLAGS).one()
     if row.rolsuper:
         return f"role {row.current_user!r} is a superuser"
     if row.rolbypassrls:

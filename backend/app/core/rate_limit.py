@@ -54,6 +54,9 @@ class RateLimiter:
             USER: parse(settings.rate_limit_per_user),
         }
         self.storage: Storage | None = None
+        # When each window we have seen ends, so a hit costs one storage round trip (the
+        # increment) instead of two: fixed windows never move once started.
+        self._window_ends: dict[str, float] = {}
         if self.enabled:
             # Made only when enabled: the memory storage runs an expiry timer thread.
             self.storage = (
@@ -69,12 +72,18 @@ class RateLimiter:
         window = item.get_expiry()
         try:
             count = self.storage.incr(storage_key, window)
-            expires_at = self.storage.get_expiry(storage_key)
+            now = time.time()
+            expires_at = self._window_ends.get(storage_key, 0.0)
+            if count == 1:
+                expires_at = now + window  # this hit opened the window
+            elif expires_at <= now:
+                expires_at = self.storage.get_expiry(storage_key)
+            self._remember(storage_key, expires_at, now)
         except Exception:
             # Fail open: an unreachable Redis must not take the whole API down with it.
             logger.exception("rate-limit storage failed; request allowed")
             return None
-        reset = max(0, min(window, math.ceil(expires_at - time.time())))
+        reset = max(0, min(window, math.ceil(expires_at - now)))
         return LimitState(
             policy=policy,
             quota=item.amount,
@@ -82,6 +91,11 @@ class RateLimiter:
             remaining=item.amount - count,
             reset=reset,
         )
+
+    def _remember(self, key: str, expires_at: float, now: float) -> None:
+        if len(self._window_ends) > 10_000:  # bounded: forget windows that have ended
+            self._window_ends = {k: v for k, v in self._window_ends.items() if v > now}
+        self._window_ends[key] = expires_at
 
     def close(self) -> None:
         if isinstance(self.storage, MemoryStorage):
