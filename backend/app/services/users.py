@@ -96,6 +96,9 @@ def get_or_create_provider_user(
     user = get_provider_user(session=session, issuer=issuer, subject=subject)
     if user is not None:
         return user
+    # End the read transaction first: SQLite (WAL) cannot upgrade a read snapshot to a write
+    # once another connection has written, and would fail at once instead of waiting.
+    session.rollback()
     for candidate_email in (email, None) if email is not None else (None,):
         user = User(
             auth_issuer=issuer,
