@@ -4,7 +4,7 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     auth_jwks_max_age_seconds: float = Field(default=600.0, ge=1)
     local_accounts_enabled: bool = True
     compat_routes_enabled: bool = True
-    compat_mismatch_status: Literal[403, 404] = 403
+    compat_mismatch_status: int = Field(
+        default=403, description="403 or 404 for a /api/{user_id} path that is not the caller."
+    )
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -72,6 +74,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("compat_mismatch_status")
+    @classmethod
+    def _mismatch_status(cls, value: int) -> int:
+        if value not in (403, 404):
+            raise ValueError("must be 403 or 404")
         return value
 
     @model_validator(mode="after")
