@@ -3,6 +3,7 @@
 This is the only place where a bearer token is decoded.
 """
 
+import logging
 import uuid
 from collections.abc import Iterator
 from typing import Annotated
@@ -25,6 +26,8 @@ from app.core.security import InvalidTokenError, decode_access_token
 from app.models import Task, User
 from app.services import tasks as task_service
 from app.services import users as user_service
+
+logger = logging.getLogger("app.auth")
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 
@@ -62,6 +65,8 @@ def provider_user(session: Session, verifier: ProviderVerifier, token: str) -> U
     try:
         claims = verifier.verify(token)
     except ProviderTokenError as exc:
+        # The reason is for operators (a wrong AUTH_AUDIENCE shows up here), not for clients.
+        logger.info("provider token refused: %s", exc)
         raise (ExpiredProviderToken if exc.expired else InvalidProviderToken) from exc
     return user_service.get_or_create_provider_user(
         session=session,
