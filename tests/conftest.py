@@ -148,8 +148,8 @@ def session(connection: Connection) -> Iterator[Session]:
         yield db_session
 
 
-@pytest.fixture
-def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
+def app_on_connection(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
+    """The app with every request's session joined to the test's rolled-back transaction."""
     application = create_app(settings, engine)
 
     def test_session() -> Iterator[Session]:
@@ -163,26 +163,29 @@ def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
 
 
 @pytest.fixture
+def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
+    return app_on_connection(settings, engine, connection)
+
+
+@pytest.fixture
 def client(app: FastAPI) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
 
 
+ClientFactory = Callable[..., TestClient]
+
+
 @pytest.fixture
-def make_client(
-    settings: Settings, engine: Engine, connection: Connection
-) -> Callable[..., TestClient]:
-    """A client for an app built with some settings changed (same test transaction)."""
+def make_client(settings: Settings, engine: Engine, connection: Connection) -> ClientFactory:
+    """A client for the app under changed settings, e.g. make_client(cors_origins=[...]);
+    `peer` is the client address the app sees."""
 
     def factory(peer: tuple[str, int] = ("testclient", 50000), **overrides: object) -> TestClient:
-        application = create_app(settings.model_copy(update=overrides), engine)
-
-        def test_session() -> Iterator[Session]:
-            with Session(
-                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-            ) as db_session:
-                yield db_session
-
-        application.dependency_overrides[get_session] = test_session
-        return TestClient(application, raise_server_exceptions=False, client=peer)
+        changed = Settings(_env_file=None, **{**settings.model_dump(), **overrides})  # type: ignore[call-arg, arg-type]
+        return TestClient(
+            app_on_connection(changed, engine, connection),
+            raise_server_exceptions=False,
+            client=peer,
+        )
 
     return factory

@@ -1,7 +1,7 @@
 """row-level security on user-owned tables (PostgreSQL only)
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0008
 Create Date: 2026-11-24
 
 A second wall behind the services' `WHERE user_id = ...`: each request's transaction sets
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0001"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

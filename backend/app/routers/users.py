@@ -46,7 +46,7 @@ def delete_me(session: SessionDep, current_user: CurrentUser) -> Response:
     "/me/password",
     response_model=TokenPair,
     dependencies=[Depends(limit_password_attempts), Depends(require_json)],
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 429),
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
 )
 def change_password(
     body: PasswordChange,
