@@ -10,7 +10,7 @@ from app.services import tasks as task_service
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
-_BODY_ERRORS = (400, 401, 413, 415, 422)
+_BODY_ERRORS = (400, 401, 413, 415, 422, 429)
 
 
 def _json(model: TaskPublic | TaskPage, status_code: int = 200, **headers: str) -> Response:
@@ -24,7 +24,7 @@ def _task(task: Task, status_code: int = 200, **headers: str) -> Response:
     return _json(TaskPublic.model_validate(task), status_code, **headers)
 
 
-@router.get("", response_model=TaskPage, responses=problem_responses(400, 401, 422))
+@router.get("", response_model=TaskPage, responses=problem_responses(400, 401, 422, 429))
 def list_tasks(
     session: SessionDep,
     current_user: CurrentUser,
@@ -65,7 +65,7 @@ def create_task(
     return _task(task, status.HTTP_201_CREATED, Location=location)
 
 
-@router.get("/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404))
+@router.get("/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404, 429))
 def get_task(task: OwnedTask) -> Response:
     """One of your tasks."""
     return _task(task)
@@ -104,7 +104,7 @@ def replace_task(
 
 
 @router.delete(
-    "/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 404)
+    "/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 404, 429)
 )
 def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a task."""
@@ -113,7 +113,7 @@ def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser)
 
 
 @router.post(
-    "/{task_id}/complete", response_model=TaskPublic, responses=problem_responses(401, 404)
+    "/{task_id}/complete", response_model=TaskPublic, responses=problem_responses(401, 404, 429)
 )
 def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Mark a task done. Safe to retry: completing a completed task changes nothing."""
@@ -123,7 +123,9 @@ def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUse
     return _task(task)
 
 
-@router.post("/{task_id}/reopen", response_model=TaskPublic, responses=problem_responses(401, 404))
+@router.post(
+    "/{task_id}/reopen", response_model=TaskPublic, responses=problem_responses(401, 404, 429)
+)
 def reopen_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Mark a task not done. Safe to retry."""
     task = task_service.set_completed(
