@@ -379,8 +379,10 @@ def listing_queries(database_url: str) -> dict[str, str | None]:
     filtered = ["completed=false"]
     if "priority" in params:
         filtered.append("priority=high")
+    if "tag" in params:
+        filtered.append("tag=work")
     if "sort" in params:
-        filtered.append("sort=due_at" if "due_at" in str(spec) else "sort=-created_at")
+        filtered.append("sort=due" if "due_before" in params else "sort=-created_at")
     filtered.append("limit=20")
     search = next((name for name in ("q", "search") if name in params), None)
     return {

@@ -71,18 +71,21 @@ def _pg_task_sql(columns: set[str]) -> str:
     # Every third task has a description, a quarter are completed; creation times are spread
     # over the past year so the newest-first index has real work to do.
     extra_cols, extra_vals = "", ""
-    if "priority" in columns:
+    if "priority" in columns:  # 0..3: none, low, medium, high
         extra_cols += ", priority"
-        extra_vals += ", (ARRAY['low','medium','high','urgent'])[1 + (n + u) % 4]"
-    if "due_at" in columns:
-        extra_cols += ", due_at"
+        extra_vals += ", ((n + u) % 4)::smallint"
+    if {"due_at", "due_date", "due_sort"} <= columns:
+        # A third timed (due_at), a third all-day (due_date), a third without a due date;
+        # due_sort is what the service derives from them (all-day: midnight UTC).
+        due_at = "now() + ((n * 7919 + u) % 720 - 120) * interval '1 hour'"
+        due_date = "current_date + ((n * 7919 + u) % 60 - 10)"
+        extra_cols += ", due_at, due_date, due_sort"
         extra_vals += (
-            ", CASE WHEN n % 3 <> 0 THEN now() + ((n * 7919 + u) % 720 - 120) * interval '1 hour'"
-            " END"
+            f", CASE WHEN n % 3 = 1 THEN {due_at} END"
+            f", CASE WHEN n % 3 = 2 THEN {due_date} END"
+            f", CASE WHEN n % 3 = 1 THEN {due_at}"
+            f" WHEN n % 3 = 2 THEN ({due_date})::timestamp AT TIME ZONE 'UTC' END"
         )
-    if "due_date" in columns:
-        extra_cols += ", due_date"
-        extra_vals += ", CASE WHEN n % 3 <> 0 THEN current_date + ((n * 7919 + u) % 60 - 10) END"
     # Only fixed column names are spliced in; every value is a bind parameter.
     return f"""
         INSERT INTO tasks (id, user_id, title, description, completed, completed_at,
@@ -98,6 +101,27 @@ def _pg_task_sql(columns: set[str]) -> str:
                now() - (n % 1000) * interval '1 minute'{extra_vals}
         FROM generate_series(:first, :last - 1) AS u, generate_series(1, :count) AS n
     """
+
+
+TAG_NAMES = ("work", "home", "errands", "later", "reading")
+
+# Five tags per user; every task gets one, half of them a second.
+_PG_TAGS_SQL = """
+    INSERT INTO tags (id, user_id, name, name_key, created_at)
+    SELECT gen_random_uuid(), md5('bench-user-' || u)::uuid, t.name, t.name, now()
+    FROM generate_series(:first, :last - 1) AS u, unnest(CAST(:names AS text[])) AS t(name)
+"""
+_PG_TASK_TAGS_SQL = """
+    INSERT INTO task_tags (task_id, tag_id, user_id)
+    SELECT t.id, g.id, t.user_id
+    FROM tasks AS t
+    JOIN tags AS g ON g.user_id = t.user_id
+    WHERE t.user_id IN (SELECT md5('bench-user-' || u)::uuid
+                        FROM generate_series(:first, :last - 1) AS u)
+      AND (get_byte(uuid_send(t.id), 0) % 5 = array_position(CAST(:names AS text[]), g.name) - 1
+           OR get_byte(uuid_send(t.id), 1) % 10
+              = array_position(CAST(:names AS text[]), g.name) - 1)
+"""
 
 
 def _sqlite_task_sql() -> str:
@@ -128,8 +152,10 @@ def _task_columns(conn: Connection) -> set[str]:
 
 def seed_tasks(conn: Connection, blocks: Iterable[Block]) -> int:
     total = 0
+    tagged = False
     if conn.dialect.name == "postgresql":
         sql = text(_pg_task_sql(_task_columns(conn)))
+        tagged = _has_table(conn, "task_tags")
     else:
         conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS bench_user_ids (i INTEGER, id TEXT)"))
         sql = text(_sqlite_task_sql())
@@ -140,9 +166,18 @@ def seed_tasks(conn: Connection, blocks: Iterable[Block]) -> int:
                 text("INSERT INTO bench_user_ids VALUES (:i, :id)"),
                 [{"i": i, "id": user_id(i).hex} for i in range(block.first, block.last)],
             )
-        conn.execute(sql, {"first": block.first, "last": block.last, "count": block.count})
+        params = {"first": block.first, "last": block.last, "count": block.count}
+        conn.execute(sql, params)
+        if tagged:
+            conn.execute(text(_PG_TAGS_SQL), {**params, "names": list(TAG_NAMES)})
+            conn.execute(text(_PG_TASK_TAGS_SQL), {**params, "names": list(TAG_NAMES)})
         total += block.tasks
     return total
+
+
+def _has_table(conn: Connection, name: str) -> bool:
+    found = conn.execute(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name}).scalar()
+    return bool(found)
 
 
 def analyze(conn: Connection) -> None:
