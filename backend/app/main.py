@@ -15,7 +15,7 @@ from app.core.security import make_password_hash
 from app.database import create_db_engine
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.request_id import RequestIdMiddleware
-from app.routers import auth, health, tasks, users
+from app.routers import auth, health, tags, tasks, users
 
 API_DESCRIPTION = """\
 A secure, user-isolated task API. Register, get a token from `/api/v1/auth/token`
@@ -27,6 +27,7 @@ TAGS = [
     {"name": "auth", "description": "Accounts and tokens: register, log in, refresh, log out."},
     {"name": "users", "description": "The signed-in user's own profile."},
     {"name": "tasks", "description": "Your tasks. Other users' tasks do not exist for you."},
+    {"name": "tags", "description": "Your tags, created on the fly from task `tags`."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
 
@@ -75,6 +76,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Added last, so outermost: every response, even a 413 from the limit, gets an id.
     app.add_middleware(RequestIdMiddleware)
 
-    for module in (auth, users, tasks, health):
+    for module in (auth, users, tasks, tags, health):
         app.include_router(module.router)
     return app

@@ -16,6 +16,8 @@ class User(SQLModel, table=True):
     hashed_password: str = Field(max_length=255)
     # Bumped to invalidate every access token minted before (password change, logout-all).
     token_version: int = Field(default=0)
+    # IANA zone name; decides "today" and "overdue" for all-day due dates.
+    timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
