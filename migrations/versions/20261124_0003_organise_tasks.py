@@ -23,8 +23,9 @@ TIMESTAMP = sa.DateTime(timezone=True)
 
 # Must stay identical to app.services.task_search.SEARCH_DOCUMENT, or queries miss the index.
 SEARCH_DOCUMENT = (
-    "to_tsvector('simple'::regconfig, "
-    "(tasks.title::text || ' '::text) || COALESCE(tasks.description, ''::text))"
+    "to_tsvector('simple'::regconfig, regexp_replace("
+    "(tasks.title::text || ' '::text) || COALESCE(tasks.description, ''::text), "
+    "'[^[:alnum:]]+'::text, ' '::text, 'g'::text))"
 )
 
 

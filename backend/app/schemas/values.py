@@ -8,7 +8,13 @@ from functools import lru_cache
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, PlainValidator, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    PlainSerializer,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from app.schemas.common import reject_nul
 
@@ -82,6 +88,8 @@ DUE_EXAMPLES = ["2026-12-01", "2026-12-01T17:00:00+01:00"]
 Due = Annotated[
     date | datetime,
     PlainValidator(parse_due),
+    # A union under a plain validator confuses pydantic's serializer; say it outright.
+    PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
     WithJsonSchema(
         {
             "type": "string",
@@ -95,6 +103,7 @@ Due = Annotated[
 Moment = Annotated[
     datetime,
     PlainValidator(parse_moment),
+    PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
     WithJsonSchema(
         {
             "type": "string",

@@ -57,7 +57,8 @@ def resolve_tags(*, session: Session, user_id: uuid.UUID, names: Sequence[str]) 
         return {tag.name_key: tag for tag in rows}
 
     found = existing()
-    missing = [key for key in wanted if key not in found]
+    # Sorted, so concurrent requests take the unique-key locks in one order (no deadlock).
+    missing = sorted(key for key in wanted if key not in found)
     if missing:
         now = utcnow()
         _insert_ignoring_existing(

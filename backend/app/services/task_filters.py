@@ -11,21 +11,37 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Float, and_, false, func, literal_column, not_, or_, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Double,
+    Float,
+    and_,
+    cast,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    tuple_,
+)
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlmodel import col, select
 
 from app.core.errors import InvalidCursor
+from app.core.text_search import words
 from app.models import Tag, Task, TaskTag
 from app.schemas.task_query import SortKey, TaskQuery
 from app.schemas.values import Priority, tag_key
 
 # Identical to the expression of the ix_tasks_search GIN index (revision 0003), so that
-# PostgreSQL answers keyword searches from the index.
+# PostgreSQL answers keyword searches from the index. Everything but letters and digits
+# becomes a space first, so PostgreSQL's parser sees the same plain words as the SQLite
+# search (app.core.text_search): no e-mail, URL, signed-number or hyphenated-word tokens.
 SEARCH_DOCUMENT = (
-    "to_tsvector('simple'::regconfig, "
-    "(tasks.title::text || ' '::text) || COALESCE(tasks.description, ''::text))"
+    "to_tsvector('simple'::regconfig, regexp_replace("
+    "(tasks.title::text || ' '::text) || COALESCE(tasks.description, ''::text), "
+    "'[^[:alnum:]]+'::text, ' '::text, 'g'::text))"
 )
 
 
@@ -45,8 +61,10 @@ def _search(dialect: str, q: str) -> tuple[ColumnElement[bool], ColumnElement[fl
     """The match condition and the relevance score of a keyword search."""
     if dialect == "postgresql":
         document: ColumnElement[Any] = literal_column(SEARCH_DOCUMENT)
-        query = func.plainto_tsquery(literal_column("'simple'::regconfig"), q)
-        return document.op("@@")(query), func.ts_rank(document, query, type_=Float)
+        query = func.plainto_tsquery(literal_column("'simple'::regconfig"), " ".join(words(q)))
+        # ts_rank is a float4; as float8 its value round-trips exactly through the cursor.
+        rank = cast(func.ts_rank(document, query), Double)
+        return document.op("@@")(query), rank
     rank = func.tasks_search_rank(col(Task.title), col(Task.description), q, type_=Float)
     return rank > 0, rank
 
