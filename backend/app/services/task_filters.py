@@ -63,9 +63,11 @@ def _search(dialect: str, q: str) -> tuple[ColumnElement[bool], ColumnElement[fl
         document: ColumnElement[Any] = literal_column(SEARCH_DOCUMENT)
         query = func.plainto_tsquery(literal_column("'simple'::regconfig"), " ".join(words(q)))
         # ts_rank is a float4; as float8 its value round-trips exactly through the cursor.
-        rank = cast(func.ts_rank(document, query), Double)
-        return document.op("@@")(query), rank
-    rank = func.tasks_search_rank(col(Task.title), col(Task.description), q, type_=Float)
+        pg_rank: ColumnElement[float] = cast(func.ts_rank(document, query), Double)
+        return document.op("@@")(query), pg_rank
+    rank: ColumnElement[float] = func.tasks_search_rank(
+        col(Task.title), col(Task.description), q, type_=Float
+    )
     return rank > 0, rank
 
 
