@@ -22,27 +22,28 @@ from tests.conftest import ThrowawayPostgres
 USERS = 2_000
 TASKS = 120_000
 HEAVY, LIGHT = 8, 9  # user numbers: every sixth task is the heavy user's
-OWNER = f"CASE WHEN g % 6 = 0 THEN md5('user' || {HEAVY}) ELSE md5('user' || (g % {USERS})) END"
+OWNER = "CASE WHEN g % 6 = 0 THEN md5('user' || :heavy) ELSE md5('user' || (g % :users)) END"
+PARAMS = {"users": USERS, "tasks": TASKS, "heavy": HEAVY}
 
 SEED = [
-    f"""
+    """
     INSERT INTO users (id, email, hashed_password, token_version, timezone, created_at,
                        updated_at)
     SELECT md5('user' || u)::uuid, 'user' || u || '@example.com', 'x', 0, 'UTC', now(), now()
-    FROM generate_series(0, {USERS - 1}) AS u
+    FROM generate_series(0, :users - 1) AS u
     """,
-    f"""
+    """
     INSERT INTO tags (id, user_id, name, name_key, created_at)
     SELECT md5('tag' || u || '-' || k)::uuid, md5('user' || u)::uuid, 'tag' || k, 'tag' || k,
            now()
-    FROM generate_series(0, {USERS - 1}) AS u, generate_series(0, 4) AS k
+    FROM generate_series(0, :users - 1) AS u, generate_series(0, 4) AS k
     """,
-    f"""
+    """
     INSERT INTO tasks (id, user_id, title, description, completed, completed_at, priority,
                        due_date, due_at, due_sort, created_at, updated_at)
     SELECT md5('task' || g)::uuid,
-           ({OWNER})::uuid,
-           'Task ' || g || ' ' || (ARRAY['groceries', 'report', 'call', 'email', 'plan'])[1 + g % 5],
+           (OWNER)::uuid,
+           'Task ' || g || ' ' || (ARRAY['groceries', 'report', 'call', 'plan'])[1 + g % 4],
            CASE WHEN g % 600 = 0 THEN 'send the invoice' ELSE 'notes for task ' || g END,
            g % 3 = 0,
            CASE WHEN g % 3 = 0 THEN now() END,
@@ -53,24 +54,24 @@ SEED = [
                 WHEN g % 4 = 2 THEN now() + (g % 90) * interval '1 hour' END,
            now() - g * interval '1 minute',
            now() - g * interval '1 minute'
-    FROM generate_series(1, {TASKS}) AS g
+    FROM generate_series(1, :tasks) AS g
     """,
-    f"""
+    """
     INSERT INTO task_tags (task_id, tag_id, user_id)
     SELECT md5('task' || g)::uuid,
-           md5('tag' || (CASE WHEN g % 6 = 0 THEN {HEAVY} ELSE g % {USERS} END) || '-'
+           md5('tag' || (CASE WHEN g % 6 = 0 THEN :heavy ELSE g % :users END) || '-'
                || ((g / 7) % 5))::uuid,
-           ({OWNER})::uuid
-    FROM generate_series(1, {TASKS}) AS g
+           (OWNER)::uuid
+    FROM generate_series(1, :tasks) AS g
     """,
-    f"""
+    """
     INSERT INTO tags (id, user_id, name, name_key, created_at)
-    VALUES (md5('rare')::uuid, md5('user' || {HEAVY})::uuid, 'rare', 'rare', now())
+    VALUES (md5('rare')::uuid, md5('user' || :heavy)::uuid, 'rare', 'rare', now())
     """,
-    f"""
+    """
     INSERT INTO task_tags (task_id, tag_id, user_id)
-    SELECT md5('task' || g)::uuid, md5('rare')::uuid, md5('user' || {HEAVY})::uuid
-    FROM generate_series(6, {TASKS}, 4000 * 6) AS g
+    SELECT md5('task' || g)::uuid, md5('rare')::uuid, md5('user' || :heavy)::uuid
+    FROM generate_series(6, :tasks, 4000 * 6) AS g
     """,
     "ANALYZE",
 ]
@@ -83,7 +84,7 @@ def seeded_engine(throwaway_postgres: ThrowawayPostgres) -> Iterator[Engine]:
     engine = create_engine(normalize_database_url(url))
     with engine.begin() as connection:
         for statement in SEED:
-            connection.execute(text(statement))
+            connection.execute(text(statement.replace("OWNER", OWNER)), PARAMS)
     yield engine
     engine.dispose()
 

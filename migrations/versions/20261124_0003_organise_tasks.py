@@ -1,7 +1,7 @@
 """organise tasks: priority, due dates, tags, user time zone, listing and search indexes
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0008
 Create Date: 2026-11-24
 
 Plain SQLAlchemy types only: a revision must not change when application code does.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
