@@ -4,7 +4,10 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlmodel import Session, col
 
+from app.models import Tag, TaskTag
 from tests.factories import Account, assert_problem, make_account, make_task
 
 
@@ -124,3 +127,15 @@ def test_tags_anonymous_is_401(client: TestClient, owner: Account, method: str, 
     response = client.request(method, path.format(id=tag_id), json={"name": "x"})
     assert_problem(response, 401)
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_deleting_the_account_deletes_its_tags(
+    client: TestClient, owner: Account, session: Session
+) -> None:
+    make_task(client, owner, tags=["a", "b"])
+    user_id = uuid.UUID(owner.id)
+    assert len(session.scalars(select(Tag).where(col(Tag.user_id) == user_id)).all()) == 2
+    assert client.delete("/api/v1/users/me", headers=owner.headers).status_code == 204
+    session.expire_all()
+    assert session.scalars(select(Tag).where(col(Tag.user_id) == user_id)).all() == []
+    assert session.scalars(select(TaskTag).where(col(TaskTag.user_id) == user_id)).all() == []

@@ -4,11 +4,13 @@ reference computed in Python from what the API returned."""
 import functools
 import random
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 
 from tests.factories import Account, assert_problem, make_account, make_task
 
@@ -387,3 +389,35 @@ def test_cursor_survives_reordered_repeated_parameters(
         headers=owner.headers,
     )
     assert second.status_code == 200
+
+
+def _count_queries(engine: Engine, call: Callable[[], Any]) -> int:
+    statements: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return len(statements)
+
+
+def test_a_page_costs_the_same_queries_whatever_its_size(
+    client: TestClient, owner: Account, engine: Engine
+) -> None:
+    make_task(client, owner, tags=["a"])
+
+    def page() -> None:
+        response = client.get("/api/v1/tasks?sort=due&tag=a", headers=owner.headers)
+        assert response.status_code == 200
+
+    one = _count_queries(engine, page)
+    for i in range(20):
+        make_task(client, owner, title=f"t{i}", tags=["a", f"t{i}", "b"])
+    twenty_one = _count_queries(engine, page)
+    # The user, the page and the tags of the whole page: no query per task.
+    assert one == twenty_one == 3
