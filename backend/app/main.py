@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from app import migrate
@@ -15,7 +16,7 @@ from app.core.security import make_password_hash
 from app.database import create_db_engine
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.request_id import RequestIdMiddleware
-from app.routers import auth, health, tasks, users
+from app.routers import auth, docs, health, tasks, users
 
 API_DESCRIPTION = """\
 A secure, user-isolated task API. Register, get a token from `/api/v1/auth/token`
@@ -28,6 +29,12 @@ TAGS = [
     {"name": "users", "description": "The signed-in user's own profile."},
     {"name": "tasks", "description": "Your tasks. Other users' tasks do not exist for you."},
     {"name": "health", "description": "Liveness and readiness probes."},
+]
+
+SERVERS = [
+    # Relative: "Try it out" calls whichever host and port served the page.
+    {"url": "/", "description": "This server"},
+    {"url": "http://127.0.0.1:8000", "description": "Local development (`make run`)"},
 ]
 
 
@@ -57,6 +64,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        servers=SERVERS,
+        # Served by app.routers.docs from vendored files instead of a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -75,6 +86,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Added last, so outermost: every response, even a 413 from the limit, gets an id.
     app.add_middleware(RequestIdMiddleware)
 
-    for module in (auth, users, tasks, health):
+    for module in (auth, users, tasks, health, docs):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=docs.STATIC_DIR), name="static")
     return app
