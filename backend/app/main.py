@@ -16,6 +16,7 @@ from app.core.security import make_password_hash
 from app.database import create_db_engine
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.request_id import RequestIdMiddleware
+from app.openapi import TasksAPI
 from app.routers import auth, docs, health, tasks, users
 
 API_DESCRIPTION = """\
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         yield
         engine.dispose()
 
-    app = FastAPI(
+    app = TasksAPI(
         title="Tasks API",
         version="0.1.0",
         description=API_DESCRIPTION,

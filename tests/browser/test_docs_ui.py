@@ -45,14 +45,16 @@ def execute(block: Locator) -> tuple[int, str]:
 
 
 def authorize(page: Page, email: str) -> None:
+    """Log in through the OAuth2 password flow form in the Authorize dialog."""
     page.locator(".auth-wrapper button.authorize").click()
     dialog = page.locator(".modal-ux")
     expect(dialog).to_be_visible()
-    dialog.locator("#oauth_username").fill(email)
-    dialog.locator("#oauth_password").fill(PASSWORD)
-    dialog.locator(".auth-btn-wrapper button.authorize").click()
-    expect(dialog.locator("button", has_text="Logout")).to_be_visible(timeout=TIMEOUT_MS)
-    dialog.locator(".auth-btn-wrapper button.btn-done").click()
+    oauth2 = dialog.locator(".auth-container", has_text="OAuth2PasswordBearer")
+    oauth2.locator("#oauth_username").fill(email)
+    oauth2.locator("#oauth_password").fill(PASSWORD)
+    oauth2.get_by_role("button", name="Apply given OAuth2 credentials").click()
+    expect(oauth2.locator("button", has_text="Logout")).to_be_visible(timeout=TIMEOUT_MS)
+    dialog.locator("button.btn-done").first.click()
     expect(dialog).to_be_hidden()
 
 

@@ -1,10 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, Response, status
 
 from app.dependencies import PasswordHashDep, SessionDep, SettingsDep, require_json
-from app.schemas.auth import RefreshRequest, TokenPair
+from app.schemas.auth import LoginForm, RefreshRequest, TokenPair
 from app.schemas.common import problem_responses
 from app.schemas.user import UserCreate, UserPublic
 from app.services import auth as auth_service
@@ -15,6 +14,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 @router.post(
     "/register",
+    summary="Create an account",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
     dependencies=[Depends(require_json)],
@@ -28,9 +28,14 @@ def register(
     return UserPublic.model_validate(user)
 
 
-@router.post("/token", response_model=TokenPair, responses=problem_responses(401, 413, 422))
+@router.post(
+    "/token",
+    summary="Log in (get a token pair)",
+    response_model=TokenPair,
+    responses=problem_responses(401, 413, 422),
+)
 def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
     session: SessionDep,
     settings: SettingsDep,
     password_hash: PasswordHashDep,
@@ -44,6 +49,7 @@ def login(
 
 @router.post(
     "/refresh",
+    summary="Refresh the token pair",
     response_model=TokenPair,
     dependencies=[Depends(require_json)],
     responses=problem_responses(400, 401, 413, 415, 422),
@@ -57,6 +63,7 @@ def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) ->
 
 @router.post(
     "/logout",
+    summary="Log out (revoke a refresh token)",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(require_json)],
     responses=problem_responses(400, 413, 415, 422),
