@@ -8,7 +8,7 @@ each other's rows and never touch a developer's data.
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -97,6 +97,8 @@ def make_settings(database_url: str, tmp_dir: Path, **overrides: object) -> Sett
         "argon2_time_cost": 1,
         "argon2_memory_cost": 1024,
         "argon2_parallelism": 1,
+        # Off unless a test is about rate limits (tests/routers/test_rate_limits.py).
+        "rate_limit_enabled": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
@@ -147,8 +149,8 @@ def session(connection: Connection) -> Iterator[Session]:
         yield db_session
 
 
-@pytest.fixture
-def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
+def app_on_connection(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
+    """The app with every request's session joined to the test's rolled-back transaction."""
     application = create_app(settings, engine)
 
     def test_session() -> Iterator[Session]:
@@ -162,8 +164,32 @@ def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
 
 
 @pytest.fixture
+def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
+    return app_on_connection(settings, engine, connection)
+
+
+@pytest.fixture
 def client(app: FastAPI) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
+
+
+ClientFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(settings: Settings, engine: Engine, connection: Connection) -> ClientFactory:
+    """A client for the app under changed settings, e.g. make_client(cors_origins=[...]);
+    `peer` is the client address the app sees."""
+
+    def factory(peer: tuple[str, int] = ("testclient", 50000), **overrides: object) -> TestClient:
+        changed = Settings(_env_file=None, **{**settings.model_dump(), **overrides})  # type: ignore[call-arg, arg-type]
+        return TestClient(
+            app_on_connection(changed, engine, connection),
+            raise_server_exceptions=False,
+            client=peer,
+        )
+
+    return factory
 
 
 @pytest.fixture(scope="session")

@@ -89,7 +89,7 @@ def walkthrough(models: Any, anonymous: Any, client_mod: Any, live_server: LiveS
     assert isinstance(user, models.UserPublic)
     assert user.email == email
 
-    tokens = login.sync(client=anonymous, body=models.LoginForm(username=email, password=password))
+    tokens = login.sync(client=anonymous, body=models.BodyLogin(username=email, password=password))
     assert isinstance(tokens, models.TokenPair)
     with client_mod.AuthenticatedClient(
         base_url=live_server.base_url, token=tokens.access_token, raise_on_unexpected_status=True
@@ -97,7 +97,7 @@ def walkthrough(models: Any, anonymous: Any, client_mod: Any, live_server: LiveS
         task_steps(models, authed)
 
     bad_login = login.sync(
-        client=anonymous, body=models.LoginForm(username=email, password="wrong password")
+        client=anonymous, body=models.BodyLogin(username=email, password="wrong password")
     )
     assert isinstance(bad_login, models.Problem)
     assert bad_login.status == 401

@@ -37,11 +37,24 @@ def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def schema_has_example(spec: dict[str, Any], schema: dict[str, Any]) -> bool:
+    schema = resolve(spec, schema)
+    if schema.get("examples") or "example" in schema:
+        return True
+    if schema.get("type") == "array":
+        # UIs and generators build an array example from its items' example.
+        return schema_has_example(spec, schema.get("items", {}))
+    # An optional body (`Model | None`): the model's example is the example.
+    members = [
+        m for m in schema.get("anyOf", []) + schema.get("oneOf", []) if m != {"type": "null"}
+    ]
+    return bool(members) and all(schema_has_example(spec, m) for m in members)
+
+
 def has_example(spec: dict[str, Any], media: dict[str, Any]) -> bool:
     if "example" in media or "examples" in media:
         return True
-    schema = resolve(spec, media.get("schema", {}))
-    return bool(schema.get("examples") or schema.get("example"))
+    return schema_has_example(spec, media.get("schema", {}))
 
 
 def test_operation_ids_are_unique_camel_case(spec: dict[str, Any]) -> None:

@@ -55,7 +55,8 @@ def list_users(settings: Settings, *, limit: int) -> str:
         engine.dispose()
     rows = [("ID", "EMAIL", "NAME", "CREATED")]
     rows += [
-        (str(u.id), u.email, u.name or "-", u.created_at.strftime("%Y-%m-%d %H:%M")) for u in users
+        (str(u.id), u.email or "-", u.name or "-", u.created_at.strftime("%Y-%m-%d %H:%M"))
+        for u in users
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [

@@ -68,9 +68,10 @@ def test_docs_pages_forbid_other_origins(client: TestClient, page: str) -> None:
         directive.strip().split(" ", 1)
         for directive in response.headers["content-security-policy"].split(";")
     )
-    assert policy["default-src"] == "'self'"
+    assert policy["default-src"] == "'none'"
     assert policy["connect-src"] == "'self'"
     assert policy["img-src"] == "'self' data:"
+    assert "http" not in response.headers["content-security-policy"]
     # Inline start-up scripts are allowed by hash only.
     assert "unsafe-inline" not in policy["script-src"]
     inline_scripts = response.text.count("<script>")

@@ -9,14 +9,14 @@ from app.services import tasks as task_service
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
-_BODY_ERRORS = (400, 401, 413, 415, 422)
+_BODY_ERRORS = (400, 401, 413, 415, 422, 429)
 
 
 @router.get(
     "",
     summary="List your tasks",
     response_model=TaskPage,
-    responses=problem_responses(400, 401, 422),
+    responses=problem_responses(400, 401, 422, 429),
 )
 def list_tasks(
     session: SessionDep,
@@ -64,7 +64,7 @@ def create_task(
     "/{task_id}",
     summary="Get a task",
     response_model=TaskPublic,
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 429),
 )
 def get_task(task: OwnedTask) -> TaskPublic:
     """One of your tasks."""
@@ -109,7 +109,7 @@ def replace_task(
     "/{task_id}",
     summary="Delete a task",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 429),
 )
 def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a task."""
@@ -121,7 +121,7 @@ def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser)
     "/{task_id}/complete",
     summary="Mark a task done",
     response_model=TaskPublic,
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 429),
 )
 def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
     """Mark a task done. Safe to retry: completing a completed task changes nothing."""
@@ -135,7 +135,7 @@ def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUse
     "/{task_id}/reopen",
     summary="Mark a task not done",
     response_model=TaskPublic,
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 429),
 )
 def reopen_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
     """Mark a task not done. Safe to retry."""

@@ -3,35 +3,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.schemas.common import StrictInput
 
 
-class LoginForm(BaseModel):
-    """The OAuth2 password grant, form-encoded (RFC 6749 section 4.3)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "grant_type": "password",
-                    "username": "ada@example.com",
-                    "password": "correct horse",
-                }
-            ]
-        }
-    )
-
-    grant_type: str | None = Field(
-        default=None, pattern="^password$", description="`password`, or omitted."
-    )
-    username: str = Field(description="Your email address.")
-    password: str = Field(json_schema_extra={"format": "password"})
-    scope: str = Field(default="", description="Unused; accepted for OAuth2 clients.")
-    client_id: str | None = Field(default=None, description="Unused; accepted for OAuth2 clients.")
-    client_secret: str | None = Field(
-        default=None,
-        description="Unused; accepted for OAuth2 clients.",
-        json_schema_extra={"format": "password"},
-    )
-
-
 class TokenPair(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

@@ -43,6 +43,19 @@ class UserPublic(BaseModel):
     )
 
     id: uuid.UUID
-    email: str
+    email: str | None = Field(
+        description="Null only for users from an external provider without a verified email."
+    )
     name: str | None
     created_at: datetime
+
+
+class PasswordChange(StrictInput):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"current_password": "correct horse", "new_password": "battery staple 42"}]
+        }
+    )
+
+    current_password: Annotated[NoNulStr, StringConstraints(min_length=1, max_length=128)]
+    new_password: Password = Field(description="8 to 128 characters.")
