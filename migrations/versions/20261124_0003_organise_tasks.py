@@ -1,12 +1,14 @@
 """organise tasks: priority, due dates, tags, user time zone, listing and search indexes
 
 Revision ID: 0003
-Revises: 0008
+Revises: 0004
 Create Date: 2026-11-24
 
 Plain SQLAlchemy types only: a revision must not change when application code does.
 The full-text index exists on PostgreSQL only; the models do not describe it, so
-`app.migrate.include_name` keeps it out of autogenerate comparisons.
+`app.migrate.include_name` keeps it out of autogenerate comparisons. On PostgreSQL the two new
+user-owned tables get the row-level security of revision 0004: ENABLE + FORCE and an owner
+policy on `user_id`.
 """
 
 from collections.abc import Sequence
@@ -15,11 +17,14 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0008"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TIMESTAMP = sa.DateTime(timezone=True)
+
+CURRENT_USER = "NULLIF(current_setting('app.user_id', true), '')::uuid"
+RLS_TABLES = ("tags", "task_tags")
 
 # Must stay identical to app.services.task_search.SEARCH_DOCUMENT, or queries miss the index.
 SEARCH_DOCUMENT = (
@@ -94,10 +99,17 @@ def upgrade() -> None:
             [sa.text(SEARCH_DOCUMENT)],
             postgresql_using="gin",
         )
+        rule = f"user_id = {CURRENT_USER}"
+        for table in RLS_TABLES:
+            op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+            op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+            op.execute(f"CREATE POLICY {table}_owner ON {table} USING ({rule}) WITH CHECK ({rule})")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        for table in reversed(RLS_TABLES):
+            op.execute(f"DROP POLICY IF EXISTS {table}_owner ON {table}")
         op.drop_index("ix_tasks_search", table_name="tasks")
     op.drop_index("ix_task_tags_tag_id_task_id", table_name="task_tags")
     op.drop_table("task_tags")

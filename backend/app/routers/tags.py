@@ -30,7 +30,12 @@ def _public(tag: TagCounts) -> TagPublic:
     )
 
 
-@router.get("", response_model=list[TagPublic], responses=problem_responses(401))
+@router.get(
+    "",
+    summary="List your tags",
+    response_model=list[TagPublic],
+    responses=problem_responses(401, 429),
+)
 def list_tags(session: SessionDep, current_user: CurrentUser) -> list[TagPublic]:
     """Your tags, by name, each with its open and total task counts."""
     return [_public(tag) for tag in tag_service.list_tags(session=session, user_id=current_user.id)]
@@ -38,9 +43,10 @@ def list_tags(session: SessionDep, current_user: CurrentUser) -> list[TagPublic]
 
 @router.patch(
     "/{tag_id}",
+    summary="Rename a tag",
     response_model=TagPublic,
     dependencies=[Depends(require_json)],
-    responses=problem_responses(400, 401, 404, 409, 413, 415, 422),
+    responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 429),
 )
 def update_tag(
     tag_id: str, tag_in: TagUpdate, session: SessionDep, current_user: CurrentUser
@@ -53,7 +59,10 @@ def update_tag(
 
 
 @router.delete(
-    "/{tag_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 404)
+    "/{tag_id}",
+    summary="Delete a tag",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 404, 429),
 )
 def delete_tag(tag_id: str, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a tag: it leaves every task; the tasks stay."""

@@ -12,14 +12,19 @@ from app.services.tasks import TaskView
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
-_BODY_ERRORS = (400, 401, 413, 415, 422)
+_BODY_ERRORS = (400, 401, 413, 415, 422, 429)
 
 
 def _public(view: TaskView) -> TaskPublic:
     return TaskPublic.from_task(view.task, view.tags)
 
 
-@router.get("", response_model=TaskPage, responses=problem_responses(400, 401, 422))
+@router.get(
+    "",
+    summary="List your tasks",
+    response_model=TaskPage,
+    responses=problem_responses(400, 401, 422, 429),
+)
 def list_tasks(
     query: Annotated[TaskQuery, Query()], session: SessionDep, current_user: CurrentUser
 ) -> TaskPage:
@@ -30,7 +35,13 @@ def list_tasks(
     return TaskPage(items=[_public(view) for view in views], next_cursor=next_cursor)
 
 
-@router.get("/stats", response_model=TaskStats, responses=problem_responses(401))
+# Declared before /{task_id}, so "stats" is never read as a task id.
+@router.get(
+    "/stats",
+    summary="Count your tasks",
+    response_model=TaskStats,
+    responses=problem_responses(401, 429),
+)
 def get_task_stats(session: SessionDep, current_user: CurrentUser) -> TaskStats:
     """Counts of your tasks: open, completed, overdue, due today, by priority and by tag."""
     stats = task_service.task_stats(
@@ -56,6 +67,7 @@ def get_task_stats(session: SessionDep, current_user: CurrentUser) -> TaskStats:
 
 @router.post(
     "",
+    summary="Create a task",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskPublic,
     dependencies=[Depends(require_json)],
@@ -74,7 +86,12 @@ def create_task(
     return _public(view)
 
 
-@router.get("/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404))
+@router.get(
+    "/{task_id}",
+    summary="Get a task",
+    response_model=TaskPublic,
+    responses=problem_responses(401, 404, 429),
+)
 def get_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
     """One of your tasks."""
     return _public(task_service.view_task(session=session, user_id=current_user.id, task=task))
@@ -82,6 +99,7 @@ def get_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) ->
 
 @router.patch(
     "/{task_id}",
+    summary="Update some fields of a task",
     response_model=TaskPublic,
     dependencies=[Depends(require_json)],
     responses=problem_responses(*_BODY_ERRORS, 404),
@@ -98,6 +116,7 @@ def update_task(
 
 @router.put(
     "/{task_id}",
+    summary="Replace a task",
     response_model=TaskPublic,
     dependencies=[Depends(require_json)],
     responses=problem_responses(*_BODY_ERRORS, 404),
@@ -113,7 +132,10 @@ def replace_task(
 
 
 @router.delete(
-    "/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 404)
+    "/{task_id}",
+    summary="Delete a task",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 404, 429),
 )
 def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a task."""
@@ -122,7 +144,10 @@ def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser)
 
 
 @router.post(
-    "/{task_id}/complete", response_model=TaskPublic, responses=problem_responses(401, 404)
+    "/{task_id}/complete",
+    summary="Mark a task done",
+    response_model=TaskPublic,
+    responses=problem_responses(401, 404, 429),
 )
 def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
     """Mark a task done. Safe to retry: completing a completed task changes nothing."""
@@ -132,7 +157,12 @@ def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUse
     return _public(view)
 
 
-@router.post("/{task_id}/reopen", response_model=TaskPublic, responses=problem_responses(401, 404))
+@router.post(
+    "/{task_id}/reopen",
+    summary="Mark a task not done",
+    response_model=TaskPublic,
+    responses=problem_responses(401, 404, 429),
+)
 def reopen_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
     """Mark a task not done. Safe to retry."""
     view = task_service.set_completed(
