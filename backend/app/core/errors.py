@@ -44,6 +44,17 @@ class TaskNotFound(NotFound):
     detail = "Task not found."
 
 
+class TagNotFound(NotFound):
+    detail = "Tag not found."
+
+
+class TagNameTaken(DomainError):
+    status = 409
+    type_ = "/problems/tag-name-taken"
+    title = "Tag name taken"
+    detail = "You already have a tag with this name (names are case-insensitive)."
+
+
 class EmailTaken(DomainError):
     status = 409
     type_ = "/problems/email-taken"
