@@ -97,7 +97,7 @@ def _pg_task_sql(columns: set[str]) -> str:
                CASE WHEN n % 3 = 0 THEN 'Notes for task ' || n || ' of user ' || u END,
                n % 4 = 0,
                CASE WHEN n % 4 = 0 THEN now() - (n % 500) * interval '1 hour' END,
-               now() - ((n * 104729 + u) % 525600) * interval '1 minute',
+               now() - ((n::bigint * 104729 + u) % 525600) * interval '1 minute',
                now() - (n % 1000) * interval '1 minute'{extra_vals}
         FROM generate_series(:first, :last - 1) AS u, generate_series(1, :count) AS n
     """
