@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -201,8 +202,69 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# SQLSTATEs that say "the database cannot serve this now, try again", not "your query is wrong":
+# connection exceptions (class 08), shutdown/cannot-connect-now (57P0x), statement timeout and
+# cancellation (57014), lock timeout (55P03), resource exhaustion (53xxx), and the two
+# concurrency aborts a retry resolves (40001 serialization failure, 40P01 deadlock).
+_TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "57014", "55P03", "40001", "40P01"})
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "53"})
+# SQLite's primary result codes for a lock held longer than busy_timeout.
+_SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when a database error means "unreachable or overloaded", never for a bug.
+
+    Only connection-level and time-out failures count; a syntax error, a missing table or a
+    constraint violation that escaped a service stays a 500 so it gets noticed.
+    """
+    if isinstance(exc, sa_exc.DisconnectionError | sa_exc.TimeoutError):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF in _SQLITE_BUSY_CODES
+    if hasattr(orig, "pgcode"):
+        pgcode = getattr(orig, "pgcode", None)
+        if not pgcode:
+            # psycopg2 reports refused, dropped and timed-out connections with no SQLSTATE.
+            return isinstance(exc, sa_exc.OperationalError)
+        return pgcode in _TRANSIENT_SQLSTATES or pgcode[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    return False
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    if not is_database_unavailable(exc):
+        return await _unexpected_error(request, exc)
+    settings = getattr(request.app.state, "settings", None)
+    retry_after = getattr(settings, "db_retry_after_seconds", 2)
+    # Logged without a traceback: an outage is an operational event, not a code defect.
+    logger.warning(
+        "database unavailable on %s %s (request id %s): %s",
+        request.method,
+        request.url.path,
+        _request_id(request),
+        type(getattr(exc, "orig", None) or exc).__name__,
+    )
+    return problem_response(
+        503,
+        title="Service unavailable",
+        type_="/problems/database-unavailable",
+        detail="The database is temporarily unavailable. Retry after the given delay.",
+        instance=_instance(request),
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    app.add_exception_handler(sa_exc.DisconnectionError, _database_error)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

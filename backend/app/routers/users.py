@@ -5,7 +5,7 @@ from app.schemas.common import problem_responses
 from app.schemas.user import UserPublic, UserUpdate
 from app.services import users as user_service
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"])
+router = APIRouter(prefix="/api/v1/users", tags=["users"], responses=problem_responses(503))
 
 
 @router.get("/me", response_model=UserPublic, responses=problem_responses(401))
