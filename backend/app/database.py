@@ -10,6 +10,8 @@ from sqlmodel import Session
 
 from app.core.config import Settings
 
+WRITE_OPTION = "tasks_api_write"
+
 
 def normalize_database_url(url: str) -> str:
     """Accept the URL spellings providers hand out and pin the driver we ship."""
@@ -42,7 +44,25 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A write transaction takes the write lock up front (BEGIN IMMEDIATE), so concurrent
+        # writers queue on busy_timeout instead of failing with "database is locked" when a
+        # read snapshot is upgraded after another writer committed.
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _configure_postgres(engine: Engine, statement_timeout_ms: int) -> None:
+    # SET LOCAL rather than a startup `options` parameter or a session-level SET: it lasts
+    # exactly one transaction, so it also works behind a transaction-mode pooler (Neon's
+    # PgBouncer), which rejects startup options and shares server sessions between clients.
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}")
+
+
+def for_writes(engine: Engine) -> Engine:
+    """The same engine and pool, marked so SQLite opens write transactions with BEGIN IMMEDIATE."""
+    return engine.execution_options(**{WRITE_OPTION: True})
 
 
 def create_db_engine(settings: Settings) -> Engine:
@@ -60,7 +80,7 @@ def create_db_engine(settings: Settings) -> Engine:
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
@@ -71,6 +91,9 @@ def create_db_engine(settings: Settings) -> Engine:
             "application_name": "tasks-api",
         },
     )
+    if settings.db_statement_timeout_ms:
+        _configure_postgres(engine, settings.db_statement_timeout_ms)
+    return engine
 
 
 def session_scope(engine: Engine) -> Iterator[Session]:

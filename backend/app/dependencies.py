@@ -3,8 +3,9 @@
 This is the only place where a bearer token is decoded.
 """
 
+import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +16,7 @@ from sqlmodel import Session
 from app.core.config import Settings
 from app.core.errors import NotAuthenticated, TaskNotFound, UnsupportedMediaType
 from app.core.security import InvalidTokenError, decode_access_token
+from app.database import for_writes
 from app.models import Task, User
 from app.services import tasks as task_service
 from app.services import users as user_service
@@ -35,8 +37,32 @@ def get_password_hash(request: Request) -> PasswordHash:
     return password_hash
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def serialize_sqlite_writes(request: Request) -> AsyncIterator[None]:
+    """On SQLite, one write request at a time per process, queued on the event loop.
+
+    A write transaction holds SQLite's only write lock across several threadpool hops
+    (user lookup, task lookup, handler). Writers waiting in busy_timeout inside worker threads
+    could occupy the whole threadpool while the lock holder waits for a thread: every one of
+    them then fails with "database is locked". Waiting here costs no thread.
+    """
+    gate: asyncio.Lock | None = getattr(request.app.state, "sqlite_write_gate", None)
+    if gate is None or request.method in _READ_ONLY_METHODS:
+        yield
+        return
+    async with gate:
+        yield
+
+
+def get_session(
+    request: Request, _gate: Annotated[None, Depends(serialize_sqlite_writes)]
+) -> Iterator[Session]:
+    engine = request.app.state.engine
+    if request.method not in _READ_ONLY_METHODS:
+        engine = for_writes(engine)
+    with Session(engine, expire_on_commit=False) as session:
         yield session
 
 

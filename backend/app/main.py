@@ -1,5 +1,6 @@
 """The app factory: settings, database, routers, middleware and error handlers."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.sqlite_write_gate = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.password_hash = make_password_hash(settings)
 
     install_error_handlers(app)
