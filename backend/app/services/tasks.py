@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, tuple_
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from app.core.errors import InvalidCursor, TaskNotFound
@@ -54,7 +55,12 @@ def _apply_completed(task: Task, completed: bool, now: datetime) -> None:
 def _save(session: Session, task: Task, now: datetime) -> Task:
     task.updated_at = now
     session.add(task)
-    session.commit()
+    try:
+        session.commit()
+    except StaleDataError as exc:
+        # Deleted by a concurrent request after we read it: the UPDATE matched no row.
+        session.rollback()
+        raise TaskNotFound from exc
     return task
 
 
