@@ -2,7 +2,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from app.schemas.common import Description, StrictInput, Title
 
@@ -30,7 +31,8 @@ class TaskCreate(_TaskInput):
 
     title: Title = Field(description="1 to 255 characters after trimming.")
     description: Description | None = Field(default=None, description="Up to 10,000 characters.")
-    completed: bool = False
+    # Strict: `0`, `"yes"` or `"false"` are not booleans in the contract, so they are a 422.
+    completed: StrictBool = False
 
 
 class TaskReplace(TaskCreate):
@@ -42,9 +44,12 @@ class TaskUpdate(_TaskInput):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"title": "Send the final invoice"}]})
 
-    title: Title | None = Field(default=None, description="Cannot be null.")
+    # None only means "not sent": the contract shows these as non-nullable, as they are.
+    title: Title | SkipJsonSchema[None] = Field(default=None, description="Cannot be null.")
     description: Description | None = None
-    completed: bool | None = Field(default=None, description="Cannot be null.")
+    completed: StrictBool | SkipJsonSchema[None] = Field(
+        default=None, description="Cannot be null."
+    )
 
     @field_validator("title", "completed")
     @classmethod
