@@ -5,6 +5,7 @@ validation errors, Starlette's HTTP errors and anything unexpected into problem 
 """
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -147,9 +148,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if detail == HTTPStatus(exc.status_code).phrase:
         detail = None
     headers = dict(exc.headers) if exc.headers else None
+    allowed = _allowed_methods(request) if exc.status_code == 405 else None
+    if allowed:
+        # Starlette names only the first route that matched the path; list them all.
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
     return problem_response(
         exc.status_code, detail=detail, instance=_instance(request), headers=headers
     )
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _allowed_methods(request: Request) -> list[str] | None:
+    """Every method the OpenAPI document lists for this path (None if it lists none)."""
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    for template, operations in paths.items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods = {method.upper() for method in operations if method in _HTTP_METHODS}
+            if "GET" in methods:
+                methods.add("HEAD")
+            return sorted(methods)
+    return None
 
 
 def _clean_loc(loc: Any) -> list[str | int]:
