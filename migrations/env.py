@@ -22,6 +22,16 @@ def _configure(connection: Connection) -> None:
     )
 
 
+def _sqlite_foreign_keys_off(connection: Connection) -> None:
+    # Batch mode rebuilds a table (copy, DROP, rename). With foreign keys enforced, dropping
+    # `users` would cascade-delete every task and token. SQLite ignores this pragma inside a
+    # transaction, so it goes straight to the driver before Alembic begins one; the pooled
+    # connection is thrown away afterwards (the engine is disposed).
+    driver = connection.connection.driver_connection
+    if driver is not None:
+        driver.execute("PRAGMA foreign_keys=OFF")
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
@@ -43,6 +53,8 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url") or Settings().database_url
     engine = create_db_engine(Settings(database_url=normalize_database_url(url)))
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            _sqlite_foreign_keys_off(connection)
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()

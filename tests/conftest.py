@@ -8,7 +8,7 @@ each other's rows and never touch a developer's data.
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -146,8 +146,8 @@ def session(connection: Connection) -> Iterator[Session]:
         yield db_session
 
 
-@pytest.fixture
-def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
+def app_on_connection(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
+    """The app with every request's session joined to the test's rolled-back transaction."""
     application = create_app(settings, engine)
 
     def test_session() -> Iterator[Session]:
@@ -161,5 +161,26 @@ def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
 
 
 @pytest.fixture
+def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
+    return app_on_connection(settings, engine, connection)
+
+
+@pytest.fixture
 def client(app: FastAPI) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
+
+
+ClientFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(settings: Settings, engine: Engine, connection: Connection) -> ClientFactory:
+    """A client for the app under changed settings, e.g. make_client(cors_origins=[...])."""
+
+    def factory(**overrides: object) -> TestClient:
+        changed = Settings(_env_file=None, **{**settings.model_dump(), **overrides})  # type: ignore[call-arg, arg-type]
+        return TestClient(
+            app_on_connection(changed, engine, connection), raise_server_exceptions=False
+        )
+
+    return factory

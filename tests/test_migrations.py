@@ -1,14 +1,19 @@
 """Alembic revisions and the models agree, and every revision downgrades, on both databases."""
 
+import uuid
+from datetime import UTC, datetime
+
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401 - registers the tables
 from app import migrate
-from app.database import normalize_database_url
+from app.core.config import Settings
+from app.database import create_db_engine, normalize_database_url
 from tests.conftest import ThrowawayPostgres, fresh_database_url
 
 
@@ -64,3 +69,77 @@ def test_each_revision_steps_down_and_up(empty_database_url: str) -> None:
         engine.dispose()
     migrate.upgrade(empty_database_url)
     assert _diff(empty_database_url) == []
+
+
+def _count(url: str, sql: str) -> int:
+    engine = create_engine(normalize_database_url(url))
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text(sql)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+USERS = sa.table(
+    "users",
+    sa.column("id", sa.Uuid()),
+    sa.column("email", sa.String()),
+    sa.column("hashed_password", sa.String()),
+    sa.column("token_version", sa.Integer()),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("updated_at", sa.DateTime(timezone=True)),
+)
+TASKS = sa.table(
+    "tasks",
+    sa.column("id", sa.Uuid()),
+    sa.column("user_id", sa.Uuid()),
+    sa.column("title", sa.String()),
+    sa.column("completed", sa.Boolean()),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("updated_at", sa.DateTime(timezone=True)),
+)
+NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+def _insert(url: str, table: sa.TableClause, **values: object) -> None:
+    # The app's engine: on SQLite that means foreign keys ON, as in production.
+    engine = create_db_engine(Settings(database_url=normalize_database_url(url)))
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.insert(table).values(created_at=NOW, updated_at=NOW, **values))
+    finally:
+        engine.dispose()
+
+
+def test_provider_users_revision_keeps_existing_data(empty_database_url: str) -> None:
+    # Rebuilding `users` on SQLite must not cascade-delete tasks (foreign keys are on).
+    url = empty_database_url
+    migrate.upgrade(url, "0001")
+    local_id = uuid.uuid4()
+    _insert(url, USERS, id=local_id, email="a@example.com", hashed_password="h", token_version=0)
+    _insert(url, TASKS, id=uuid.uuid4(), user_id=local_id, title="kept", completed=False)
+    migrate.upgrade(url, "0008")
+    assert _count(url, "SELECT count(*) FROM tasks") == 1
+    provider_id = uuid.uuid4()
+    provider_users = sa.table(
+        "users",
+        *(sa.column(c.name, c.type) for c in USERS.c),
+        sa.column("auth_issuer", sa.String()),
+        sa.column("auth_subject", sa.String()),
+    )
+    _insert(
+        url,
+        provider_users,
+        id=provider_id,
+        auth_issuer="https://idp.example.com",
+        auth_subject="sub-1",
+        token_version=0,
+    )
+    _insert(url, TASKS, id=uuid.uuid4(), user_id=provider_id, title="theirs", completed=False)
+    migrate.downgrade(url, "0001")
+    # Provider users (and their tasks) cannot exist in the old schema; local data stays.
+    assert _count(url, "SELECT count(*) FROM users") == 1
+    assert _count(url, "SELECT count(*) FROM tasks") == 1
+    migrate.upgrade(url)
+    assert _count(url, "SELECT count(*) FROM tasks") == 1
+    assert _diff(url) == []

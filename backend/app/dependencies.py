@@ -4,6 +4,7 @@ This is the only place where a bearer token is decoded.
 """
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
@@ -14,12 +15,21 @@ from pwdlib import PasswordHash
 from sqlmodel import Session
 
 from app.core.config import Settings
-from app.core.errors import NotAuthenticated, TaskNotFound, UnsupportedMediaType
+from app.core.errors import (
+    ExpiredProviderToken,
+    InvalidProviderToken,
+    NotAuthenticated,
+    TaskNotFound,
+    UnsupportedMediaType,
+)
+from app.core.provider_tokens import ProviderTokenError, ProviderVerifier
 from app.core.security import InvalidTokenError, decode_access_token
 from app.database import for_writes
 from app.models import Task, User
 from app.services import tasks as task_service
 from app.services import users as user_service
+
+logger = logging.getLogger("app.auth")
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 
@@ -66,17 +76,45 @@ def get_session(
         yield session
 
 
+def get_provider_verifier(request: Request) -> ProviderVerifier | None:
+    verifier: ProviderVerifier | None = request.app.state.provider_verifier
+    return verifier
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordHashDep = Annotated[PasswordHash, Depends(get_password_hash)]
 SessionDep = Annotated[Session, Depends(get_session)]
+ProviderVerifierDep = Annotated[ProviderVerifier | None, Depends(get_provider_verifier)]
+
+
+def provider_user(session: Session, verifier: ProviderVerifier, token: str) -> User:
+    try:
+        claims = verifier.verify(token)
+    except ProviderTokenError as exc:
+        # The reason is for operators (a wrong AUTH_AUDIENCE shows up here), not for clients.
+        logger.info("provider token refused: %s", exc)
+        raise (ExpiredProviderToken if exc.expired else InvalidProviderToken) from exc
+    return user_service.get_or_create_provider_user(
+        session=session,
+        issuer=claims.issuer,
+        subject=claims.subject,
+        email=claims.email,
+        name=claims.name,
+    )
 
 
 def get_current_user(
     session: SessionDep,
     settings: SettingsDep,
+    verifier: ProviderVerifierDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     if not token:
+        raise NotAuthenticated
+    # The unverified issuer only picks the verifier; each one checks everything itself.
+    if verifier is not None and verifier.handles(token):
+        return provider_user(session, verifier, token)
+    if not settings.local_accounts_enabled:
         raise NotAuthenticated
     try:
         claims = decode_access_token(token, settings=settings)
@@ -84,7 +122,8 @@ def get_current_user(
         raise NotAuthenticated from exc
     user = user_service.get_user(session=session, user_id=claims.user_id)
     # A deleted account, or one whose tokens were revoked after this one was minted.
-    if user is None or user.token_version != claims.token_version:
+    # Provider users never hold a local token.
+    if user is None or user.token_version != claims.token_version or user.auth_issuer:
         raise NotAuthenticated
     return user
 

@@ -1,9 +1,12 @@
 """The app factory: settings, database, routers, middleware and error handlers."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
@@ -12,11 +15,14 @@ from sqlalchemy import Engine
 from app import migrate
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
+from app.core.provider_tokens import ProviderVerifier
 from app.core.security import make_password_hash
 from app.database import create_db_engine
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.request_id import RequestIdMiddleware
-from app.routers import auth, health, tasks, users
+from app.routers import auth, compat, health, tasks, users
+
+logger = logging.getLogger("app.main")
 
 API_DESCRIPTION = """\
 A secure, user-isolated task API. Register, get a token from `/api/v1/auth/token`
@@ -29,7 +35,19 @@ TAGS = [
     {"name": "users", "description": "The signed-in user's own profile."},
     {"name": "tasks", "description": "Your tasks. Other users' tasks do not exist for you."},
     {"name": "health", "description": "Liveness and readiness probes."},
+    {"name": compat.TAG, "description": compat.TAG_DESCRIPTION},
 ]
+# Response headers a page on another origin may read (CORS hides all others).
+EXPOSED_HEADERS = [
+    "Location",
+    "Link",
+    "X-Request-ID",
+    "RateLimit",
+    "RateLimit-Policy",
+    "Retry-After",
+    "WWW-Authenticate",
+]
+BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -41,6 +59,7 @@ def operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or create_db_engine(settings)
+    verifier = ProviderVerifier.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,6 +67,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             migrate.upgrade(settings.database_url)
         else:
             migrate.check_up_to_date(engine)
+        # Prefetch so the first request does not wait; a provider that is down now is
+        # tried again on the first unknown kid (bounded by the fetch timeout).
+        jwks = verifier.jwks if verifier is not None else None
+        if jwks is not None and not await anyio.to_thread.run_sync(jwks.refresh):
+            logger.warning("provider keys unavailable at start-up: %s", jwks.url)
         yield
         engine.dispose()
 
@@ -63,6 +87,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sqlite_write_gate = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.password_hash = make_password_hash(settings)
+    app.state.provider_verifier = verifier
 
     install_error_handlers(app)
     if settings.cors_origins:
@@ -71,12 +96,34 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["Location", "X-Request-ID"],
+            expose_headers=EXPOSED_HEADERS,
+            max_age=600,
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: every response, even a 413 from the limit, gets an id.
     app.add_middleware(RequestIdMiddleware)
 
-    for module in (auth, users, tasks, health):
+    if settings.local_accounts_enabled:
+        app.include_router(auth.router)
+    for module in (users, tasks, health):
         app.include_router(module.router)
+    # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
+    if settings.compat_routes_enabled:
+        app.include_router(compat.router)
+    if not settings.local_accounts_enabled:
+        _document_bearer_only(app)
     return app
+
+
+def _document_bearer_only(app: FastAPI) -> None:
+    """Without local accounts there is no password flow to advertise: plain bearer tokens."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            for name in schema.get("components", {}).get("securitySchemes", {}):
+                schema["components"]["securitySchemes"][name] = dict(BEARER_SCHEME)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -54,3 +54,74 @@ def test_cors_origins_default_empty() -> None:
 )
 def test_database_url_normalization(url: str, expected: str) -> None:
     assert normalize_database_url(url) == expected
+
+
+PROVIDER = {
+    "auth_jwks_url": "https://app.example.com/api/auth/jwks",
+    "auth_issuer": "https://app.example.com",
+    "auth_audience": "https://app.example.com",
+}
+
+
+def _settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+def test_provider_settings_accepted() -> None:
+    settings = _settings(**PROVIDER, local_accounts_enabled=False)
+    assert settings.provider_enabled
+    assert not _settings().provider_enabled
+
+
+@pytest.mark.parametrize("missing", ["auth_issuer", "auth_audience"])
+def test_provider_needs_issuer_and_audience(missing: str) -> None:
+    values = {key: value for key, value in PROVIDER.items() if key != missing}
+    with pytest.raises(ValidationError, match="AUTH_ISSUER and AUTH_AUDIENCE"):
+        _settings(**values)
+
+
+def test_local_accounts_off_needs_a_provider() -> None:
+    with pytest.raises(ValidationError, match="needs a provider"):
+        _settings(local_accounts_enabled=False)
+
+
+def test_provider_issuer_must_differ_from_ours() -> None:
+    with pytest.raises(ValidationError, match="must differ"):
+        _settings(**{**PROVIDER, "auth_issuer": "tasks-api"})
+
+
+def test_shared_secret_must_be_long() -> None:
+    with pytest.raises(ValidationError, match="AUTH_SHARED_SECRET must be at least 32 bytes"):
+        _settings(**PROVIDER, auth_shared_secret="short")
+    assert _settings(
+        auth_issuer="frontend", auth_audience="tasks", auth_shared_secret="s" * 32
+    ).provider_enabled
+
+
+def test_jwks_url_must_be_https_in_production() -> None:
+    production = {"environment": Environment.production, "secret_key": "k" * 32}
+    with pytest.raises(ValidationError, match="https"):
+        _settings(**production, **{**PROVIDER, "auth_jwks_url": "http://idp.example.com/jwks"})
+    _settings(**production, **{**PROVIDER, "auth_jwks_url": "http://127.0.0.1:3000/jwks"})
+    with pytest.raises(ValidationError, match="http"):
+        _settings(**{**PROVIDER, "auth_jwks_url": "file:///etc/passwd"})
+
+
+def test_compat_mismatch_status_is_403_or_404() -> None:
+    assert _settings(compat_mismatch_status=404).compat_mismatch_status == 404
+    with pytest.raises(ValidationError):
+        _settings(compat_mismatch_status=401)
+
+
+def test_frontend_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPAT_MISMATCH_STATUS", "404")
+    monkeypatch.setenv("LOCAL_ACCOUNTS_ENABLED", "false")
+    monkeypatch.setenv("COMPAT_ROUTES_ENABLED", "false")
+    monkeypatch.setenv("AUTH_SHARED_SECRET", "s" * 40)
+    monkeypatch.setenv("AUTH_ISSUER", "https://app.example.com")
+    monkeypatch.setenv("AUTH_AUDIENCE", "https://api.example.com")
+    settings = _settings()
+    assert settings.compat_mismatch_status == 404
+    assert settings.local_accounts_enabled is False
+    assert settings.compat_routes_enabled is False
+    assert settings.auth_shared_secret is not None

@@ -17,6 +17,7 @@ import pytest
 import schemathesis
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from fastapi import FastAPI
+from hypothesis import settings
 from schemathesis.config import SchemathesisConfig
 from starlette.types import Receive, Scope, Send
 
@@ -86,11 +87,25 @@ def test_every_operation_conforms(case: Any) -> None:
 
 def test_stateful_sequences_conform() -> None:
     # A fresh machine per backend: it learns from responses, and must not carry that over.
-    class SignedInMachine(schema.as_state_machine()):  # type: ignore[misc]
+    # The task operations, which links chain (create -> get / update / complete / delete).
+    # Account operations stay out: registering an email twice answers 409 the second time,
+    # so a replayed scenario would take a different path and Hypothesis reports flakiness.
+    tasks_only = schema.include(path_regex=r"^/api/v1/tasks")
+
+    class SignedInMachine(tasks_only.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            # Each scenario starts from a new, empty account, so replaying one while
+            # shrinking a failure sees the same state again.
+            assert current.app is not None
+            current.token = register_and_login(current.app)
+
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": current.headers()}
 
         def after_call(self, response: Any, case: Any) -> None:
             current.after(case, response)
 
-    SignedInMachine.run()
+    # Steps draw their inputs from earlier responses, which depend on the database's state, so
+    # a replayed prefix can draw differently; derandomized exploration replays prefixes and then
+    # reports that as flaky generation. Random exploration (seed printed on failure) does not.
+    SignedInMachine.run(settings=settings(settings(), derandomize=False))

@@ -5,6 +5,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -41,6 +42,24 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = Field(default=65536, ge=8, description="KiB")
     argon2_parallelism: int = Field(default=4, ge=1)
 
+    # Tokens from an external provider (Better Auth or any JWKS publisher); see specs/1-auth.
+    auth_jwks_url: str | None = Field(
+        default=None, description="The provider's JWKS, e.g. https://app.example.com/api/auth/jwks"
+    )
+    auth_issuer: str | None = Field(default=None, description="`iss` of provider tokens.")
+    auth_audience: str | None = Field(default=None, description="`aud` of provider tokens.")
+    auth_shared_secret: SecretStr | None = Field(
+        default=None, description="Opt-in: accept HS256 provider tokens signed with this secret."
+    )
+    auth_jwks_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    auth_jwks_refetch_cooldown_seconds: float = Field(default=30.0, ge=0)
+    auth_jwks_max_age_seconds: float = Field(default=600.0, ge=1)
+    local_accounts_enabled: bool = True
+    compat_routes_enabled: bool = True
+    compat_mismatch_status: int = Field(
+        default=403, description="403 or 404 for a /api/{user_id} path that is not the caller."
+    )
+
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
@@ -69,6 +88,49 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("compat_mismatch_status")
+    @classmethod
+    def _mismatch_status(cls, value: int) -> int:
+        if value not in (403, 404):
+            raise ValueError("must be 403 or 404")
+        return value
+
+    @model_validator(mode="after")
+    def _check_provider(self) -> Self:
+        if self.auth_jwks_url is None and self.auth_shared_secret is None:
+            if not self.local_accounts_enabled:
+                raise ValueError(
+                    "LOCAL_ACCOUNTS_ENABLED=false needs a provider: set AUTH_JWKS_URL "
+                    "or AUTH_SHARED_SECRET (with AUTH_ISSUER and AUTH_AUDIENCE)"
+                )
+            return self
+        if not self.auth_issuer or not self.auth_audience:
+            raise ValueError("provider tokens need AUTH_ISSUER and AUTH_AUDIENCE")
+        if self.auth_issuer == self.jwt_issuer:
+            # The issuer decides which verifier a token goes to; they must not be confusable.
+            raise ValueError("AUTH_ISSUER must differ from JWT_ISSUER (this API's own tokens)")
+        if self.auth_shared_secret is not None and (
+            len(self.auth_shared_secret.get_secret_value().encode()) < MIN_SECRET_BYTES
+        ):
+            raise ValueError(f"AUTH_SHARED_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        if self.auth_jwks_url is not None:
+            parts = urlsplit(self.auth_jwks_url)
+            if parts.scheme not in {"http", "https"} or not parts.hostname:
+                raise ValueError("AUTH_JWKS_URL must be an http(s) URL")
+            loopback = parts.hostname in {"localhost", "::1"} or parts.hostname.startswith("127.")
+            if (
+                self.environment is Environment.production
+                and parts.scheme != "https"
+                and not loopback
+            ):
+                # Whoever can change the key set in transit can mint tokens for anyone.
+                raise ValueError("AUTH_JWKS_URL must use https when ENVIRONMENT=production")
+        return self
+
+    @property
+    def provider_enabled(self) -> bool:
+        return self.auth_jwks_url is not None or self.auth_shared_secret is not None
 
     @model_validator(mode="after")
     def _check_production(self) -> Self:

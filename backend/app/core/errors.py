@@ -83,6 +83,26 @@ class NotAuthenticated(DomainError):
         return {"WWW-Authenticate": BEARER_CHALLENGE}
 
 
+class InvalidProviderToken(NotAuthenticated):
+    """A token from the external provider failed verification (RFC 6750 error_description)."""
+
+    description = "The access token is invalid"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error_description="{self.description}"'}
+
+
+class ExpiredProviderToken(InvalidProviderToken):
+    title = "Token expired"
+    detail = "The access token has expired; get a fresh one from the identity provider."
+    description = "The access token expired"
+
+
+class Forbidden(DomainError):
+    status = 403
+    detail = "You do not have access to this resource."
+
+
 class UnsupportedMediaType(DomainError):
     status = 415
     detail = "Request bodies must be JSON (Content-Type: application/json)."

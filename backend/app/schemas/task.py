@@ -92,3 +92,11 @@ class TaskPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
+
+
+class CompleteRequest(StrictInput):
+    """Body of PATCH /api/{user_id}/tasks/{id}/complete: sets the state (an empty body toggles)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"completed": True}]})
+
+    completed: bool

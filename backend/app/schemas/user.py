@@ -43,6 +43,8 @@ class UserPublic(BaseModel):
     )
 
     id: uuid.UUID
-    email: str
+    email: str | None = Field(
+        description="Null only for users from an external provider without a verified email."
+    )
     name: str | None
     created_at: datetime

@@ -64,9 +64,9 @@ def authenticate(
     *, session: Session, email: str, password: str, password_hash: PasswordHash
 ) -> User:
     user = get_user_by_email(session=session, email=email)
-    if user is None:
-        # Spend the same time as a real check so response timing does not reveal
-        # which emails have accounts.
+    if user is None or user.hashed_password is None:
+        # Provider users have no password. Spend the same time as a real check so
+        # response timing does not reveal which emails have accounts.
         password_hash.verify(password, _dummy.for_hasher(password_hash))
         raise InvalidCredentials
     valid, new_hash = password_hash.verify_and_update(password, user.hashed_password)
@@ -77,6 +77,49 @@ def authenticate(
         session.add(user)
         session.commit()
     return user
+
+
+def get_provider_user(*, session: Session, issuer: str, subject: str) -> User | None:
+    return session.exec(
+        select(User).where(col(User.auth_issuer) == issuer, col(User.auth_subject) == subject)
+    ).first()
+
+
+def get_or_create_provider_user(
+    *, session: Session, issuer: str, subject: str, email: str | None, name: str | None
+) -> User:
+    """The user for a provider identity, created on first sight.
+
+    Never linked to an existing account by email: the identity is (issuer, sub) alone. An
+    email already used by another account is left out rather than shared.
+    """
+    user = get_provider_user(session=session, issuer=issuer, subject=subject)
+    if user is not None:
+        return user
+    # End the read transaction first: SQLite (WAL) cannot upgrade a read snapshot to a write
+    # once another connection has written, and would fail at once instead of waiting.
+    session.rollback()
+    for candidate_email in (email, None) if email is not None else (None,):
+        user = User(
+            auth_issuer=issuer,
+            auth_subject=subject,
+            email=candidate_email,
+            name=name,
+            hashed_password=None,
+        )
+        session.add(user)
+        try:
+            session.commit()
+        except IntegrityError:
+            # Either a parallel request created this identity first (use that row), or the
+            # email belongs to another account (try again without it).
+            session.rollback()
+            existing = get_provider_user(session=session, issuer=issuer, subject=subject)
+            if existing is not None:
+                return existing
+            continue
+        return user
+    raise RuntimeError(f"could not create the provider user {issuer!r} {subject!r}")
 
 
 def update_user(*, session: Session, user: User, user_in: UserUpdate) -> User:

@@ -1,0 +1,188 @@
+"""A single-page app on another origin, in real headless Chromium, against `tasks-api serve`.
+
+The page (spa.html) is served from 127.0.0.2, the API from 127.0.0.1: two origins, so every
+call goes through the browser's CORS checks exactly as it would for a deployed frontend.
+A third origin (127.0.0.3), not in CORS_ORIGINS, must be refused by the browser.
+"""
+
+import functools
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.live import LiveServer, start_server
+from tests.provider import AUDIENCE, ISSUER, JwksServer, claims, sign
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGE_DIR = Path(__file__).parent
+SPA_HOST = "127.0.0.2"
+OTHER_HOST = "127.0.0.3"
+
+
+def _skip_or_fail(reason: str) -> None:
+    # CI (REQUIRE_POSTGRES=1) installs Chromium; there a missing browser is a failure.
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"REQUIRE_POSTGRES=1 but the browser test cannot run: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        _skip_or_fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def page_origins() -> Iterator[dict[str, str]]:
+    """spa.html on two loopback origins: the configured SPA and a stranger."""
+    handler = functools.partial(_QuietHandler, directory=str(PAGE_DIR))
+    servers = [ThreadingHTTPServer((host, 0), handler) for host in (SPA_HOST, OTHER_HOST)]
+    threads = [threading.Thread(target=s.serve_forever, args=(0.05,), daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    try:
+        yield {
+            name: f"http://{server.server_address[0]}:{server.server_address[1]}"
+            for name, server in zip(("spa", "other"), servers, strict=True)
+        }
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[JwksServer]:
+    with JwksServer() as server:
+        server.add_key("EdDSA")
+        yield server
+
+
+@pytest.fixture(scope="module")
+def api(
+    tmp_path_factory: pytest.TempPathFactory, page_origins: dict[str, str], provider: JwksServer
+) -> Iterator[LiveServer]:
+    env = {
+        "CORS_ORIGINS": page_origins["spa"],
+        "AUTH_JWKS_URL": provider.url,
+        "AUTH_ISSUER": ISSUER,
+        "AUTH_AUDIENCE": AUDIENCE,
+    }
+    with start_server(tmp_path_factory.mktemp("spa-api"), env=env) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser_context(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - playwright is a dev dependency
+        _skip_or_fail(f"playwright is not installed: {exc}")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(chromium_path),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def open_page(context: Any, origin: str) -> Any:
+    page = context.new_page()
+    page.goto(f"{origin}/spa.html")
+    return page
+
+
+def test_local_account_in_the_browser(
+    browser_context: Any, page_origins: dict[str, str], api: LiveServer
+) -> None:
+    page = open_page(browser_context, page_origins["spa"])
+    email = f"spa-{uuid.uuid4().hex[:8]}@example.com"
+    log = page.evaluate(
+        "([api, email]) => localFlow(api, email, 'correct horse battery')", [api.base_url, email]
+    )
+    assert log["register"]["status"] == 201, log
+    assert log["login"] == 200
+    assert log["me"]["body"]["email"] == email
+    create = log["create"]
+    assert create["status"] == 201
+    # Exposed by CORS: the page can read Location and X-Request-ID.
+    assert create["location"] == f"/api/v1/tasks/{create['body']['id']}"
+    assert create["requestId"]
+    assert [task["title"] for task in log["list"]["body"]["items"]] == ["Write the report"]
+    assert page.locator("#tasks li").all_inner_texts() == ["[ ] Write the report"]
+    assert log["complete"]["status"] == 200
+    assert log["complete"]["body"]["completed"] is True
+    assert log["delete"]["status"] == 204
+    assert log["after"]["body"]["items"] == []
+    page.close()
+
+
+def test_provider_token_on_the_hackathon_routes(
+    browser_context: Any, page_origins: dict[str, str], api: LiveServer, provider: JwksServer
+) -> None:
+    page = open_page(browser_context, page_origins["spa"])
+    sub = f"ba-{uuid.uuid4().hex[:12]}"
+    token = sign(provider.keys[0], claims(sub=sub, name="Spa User"))
+    log = page.evaluate(
+        "([api, token, sub]) => providerFlow(api, token, sub)", [api.base_url, token, sub]
+    )
+    create = log["create"]
+    assert create["status"] == 201, log
+    task_id = create["body"]["id"]
+    assert create["location"] == f"/api/{sub}/tasks/{task_id}"
+    assert [task["id"] for task in log["list"]["body"]] == [task_id]
+    assert page.locator("#tasks li").all_inner_texts() == ["[ ] Ship it"]
+    assert log["toggle"]["body"]["completed"] is True
+    assert log["set"]["body"]["completed"] is True  # setting, not toggling: still done
+    assert log["update"]["body"]["title"] == "Shipped"
+    assert [task["id"] for task in log["completed"]["body"]] == [task_id]
+    assert log["delete"]["status"] == 204
+    assert log["after"]["body"] == []
+    assert log["otherUser"]["status"] == 403
+    assert log["expired"]["status"] == 401
+    page.close()
+
+
+def test_an_origin_not_in_cors_origins_is_refused(
+    browser_context: Any, page_origins: dict[str, str], api: LiveServer, provider: JwksServer
+) -> None:
+    token = sign(provider.keys[0], claims())
+    allowed = open_page(browser_context, page_origins["spa"])
+    assert allowed.evaluate("([api, t]) => tryFetch(api, t)", [api.base_url, token]) == {
+        "status": 200
+    }
+    stranger = open_page(browser_context, page_origins["other"])
+    result = stranger.evaluate("([api, t]) => tryFetch(api, t)", [api.base_url, token])
+    # The browser blocks the response: the page learns nothing, not even the status.
+    assert "error" in result
+    assert "Failed to fetch" in result["error"]
+    allowed.close()
+    stranger.close()
