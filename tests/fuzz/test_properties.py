@@ -196,3 +196,30 @@ def test_forged_cursors_are_400_never_500(client: TestClient, owner: Account, cu
     assert response.status_code in (200, 400, 422), response.text
     if response.status_code == 200:
         assert cursor == ""
+
+
+@SHARED_FIXTURES
+@given(
+    prefix=st.text(max_size=5),
+    surrogate=st.characters(categories=["Cs"]),
+    suffix=st.text(max_size=5),
+)
+def test_lone_surrogates_are_422(
+    client: TestClient, owner: Account, prefix: str, surrogate: str, suffix: str
+) -> None:
+    # Valid JSON (`"\udc00"` escapes are legal) that no database can store as UTF-8 text.
+    body = json.dumps({"title": f"{prefix}{surrogate}{suffix}x"}, ensure_ascii=True)
+    response = client.post(
+        "/api/v1/tasks", content=body, headers={**owner.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+
+
+def test_escaped_surrogate_pair_is_the_character(client: TestClient, owner: Account) -> None:
+    response = client.post(
+        "/api/v1/tasks",
+        content=b'{"title": "\\ud83e\\udd84"}',
+        headers={**owner.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["title"] == "\U0001f984"
