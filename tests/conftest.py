@@ -24,6 +24,7 @@ from app.core.config import Environment, Settings
 from app.database import create_db_engine, normalize_database_url
 from app.dependencies import get_session
 from app.main import create_app
+from tests.live import METRICS_TOKEN, LiveServer, start_server
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", "postgresql"]
@@ -96,6 +97,8 @@ def make_settings(database_url: str, tmp_dir: Path, **overrides: object) -> Sett
         "argon2_time_cost": 1,
         "argon2_memory_cost": 1024,
         "argon2_parallelism": 1,
+        # Off unless a test is about rate limits (tests/routers/test_rate_limits.py).
+        "rate_limit_enabled": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
@@ -175,12 +178,29 @@ ClientFactory = Callable[..., TestClient]
 
 @pytest.fixture
 def make_client(settings: Settings, engine: Engine, connection: Connection) -> ClientFactory:
-    """A client for the app under changed settings, e.g. make_client(cors_origins=[...])."""
+    """A client for the app under changed settings, e.g. make_client(cors_origins=[...]);
+    `peer` is the client address the app sees."""
 
-    def factory(**overrides: object) -> TestClient:
+    def factory(peer: tuple[str, int] = ("testclient", 50000), **overrides: object) -> TestClient:
         changed = Settings(_env_file=None, **{**settings.model_dump(), **overrides})  # type: ignore[call-arg, arg-type]
         return TestClient(
-            app_on_connection(changed, engine, connection), raise_server_exceptions=False
+            app_on_connection(changed, engine, connection),
+            raise_server_exceptions=False,
+            client=peer,
         )
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One real `tasks-api serve` process on SQLite for the whole session (see tests/live.py).
+
+    JSON logs go to `live_server.log_path`; /metrics needs `Bearer tests.live.METRICS_TOKEN`.
+    Tests share its database, so they make their own accounts with unique emails.
+    """
+    with start_server(
+        tmp_path_factory.mktemp("live"),
+        env={"LOG_FORMAT": "json", "METRICS_TOKEN": METRICS_TOKEN},
+    ) as server:
+        yield server

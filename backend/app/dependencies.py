@@ -6,25 +6,33 @@ This is the only place where a bearer token is decoded.
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pwdlib import PasswordHash
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from app.core import rate_limit
 from app.core.config import Settings
 from app.core.errors import (
     ExpiredProviderToken,
     InvalidProviderToken,
     NotAuthenticated,
+    RateLimited,
     TaskNotFound,
     UnsupportedMediaType,
+    is_database_unavailable,
 )
 from app.core.provider_tokens import ProviderTokenError, ProviderVerifier
+from app.core.rate_limit import RateLimiter, account_key
 from app.core.security import InvalidTokenError, decode_access_token
-from app.database import for_writes
+from app.database import bind_session_to_user, for_writes
+from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task, User
 from app.services import tasks as task_service
 from app.services import users as user_service
@@ -37,12 +45,14 @@ TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency on the
+# thread pool, and each such hop costs more than the function itself.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_password_hash(request: Request) -> PasswordHash:
+async def get_password_hash(request: Request) -> PasswordHash:
     password_hash: PasswordHash = request.app.state.password_hash
     return password_hash
 
@@ -66,17 +76,41 @@ async def serialize_sqlite_writes(request: Request) -> AsyncIterator[None]:
         yield
 
 
-def get_session(
+async def get_session(
     request: Request, _gate: Annotated[None, Depends(serialize_sqlite_writes)]
-) -> Iterator[Session]:
+) -> AsyncIterator[Session]:
     engine = request.app.state.engine
     if request.method not in _READ_ONLY_METHODS:
         engine = for_writes(engine)
-    with Session(engine, expire_on_commit=False) as session:
+    # Opening a Session does no I/O (it connects on first use), so it happens on the event
+    # loop; closing may roll back over the network, so that runs on the thread pool.
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(_close_session, session)
 
 
-def get_provider_verifier(request: Request) -> ProviderVerifier | None:
+def _close_session(session: Session) -> None:
+    try:
+        session.close()
+    except SQLAlchemyError as exc:
+        # Closing rolls back a read-only transaction left open after the handler. If the
+        # database went away meanwhile, the answer is already decided (and may be on the wire):
+        # raising here would only cut the connection. SQLAlchemy has discarded the connection.
+        if not is_database_unavailable(exc):
+            raise
+        logging.getLogger("app.database").warning(
+            "database connection lost while closing a session: %s", type(exc).__name__
+        )
+
+
+async def get_rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+async def get_provider_verifier(request: Request) -> ProviderVerifier | None:
     verifier: ProviderVerifier | None = request.app.state.provider_verifier
     return verifier
 
@@ -84,6 +118,64 @@ def get_provider_verifier(request: Request) -> ProviderVerifier | None:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordHashDep = Annotated[PasswordHash, Depends(get_password_hash)]
 SessionDep = Annotated[Session, Depends(get_session)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+
+
+def client_address(request: Request) -> str:
+    # Already the X-Forwarded-For client when the peer is in TRUSTED_PROXIES (see main.py).
+    return request.client.host if request.client else "unknown"
+
+
+def enforce_limits(request: Request, limiter: RateLimiter, checks: list[tuple[str, str]]) -> None:
+    """Count this request against each (policy, key); 429 at the first one over quota."""
+    if not limiter.enabled:
+        return
+    states = request.scope.setdefault("state", {}).setdefault(RATE_LIMIT_STATE, [])
+    for policy, key in checks:
+        state = limiter.hit(policy, key)
+        if state is None:
+            continue
+        states.append(state)
+        if state.exceeded:
+            raise RateLimited(retry_after=state.reset)
+
+
+MAX_LOGIN_FIELD = {"username": 320, "password": 128}
+
+
+def limit_login(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    limiter: RateLimiterDep,
+) -> None:
+    """Login attempts per client address, then per account; and sane field lengths."""
+    too_long = [
+        {
+            "loc": ("body", name),
+            "msg": f"String should have at most {limit} characters",
+            "type": "string_too_long",
+        }
+        for name, limit in MAX_LOGIN_FIELD.items()
+        if len(getattr(form, name)) > limit
+    ]
+    if too_long:
+        raise RequestValidationError(too_long)
+    # The address limit is checked first so a flood from one address does not also use up
+    # the victim account's budget.
+    enforce_limits(
+        request,
+        limiter,
+        [
+            (rate_limit.LOGIN_ADDRESS, client_address(request)),
+            (rate_limit.LOGIN_ACCOUNT, account_key(form.username)),
+        ],
+    )
+
+
+def limit_register(request: Request, limiter: RateLimiterDep) -> None:
+    enforce_limits(request, limiter, [(rate_limit.REGISTER_ADDRESS, client_address(request))])
+
+
 ProviderVerifierDep = Annotated[ProviderVerifier | None, Depends(get_provider_verifier)]
 
 
@@ -128,7 +220,28 @@ def get_current_user(
     return user
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+def authorize_user(
+    request: Request,
+    session: SessionDep,
+    limiter: RateLimiterDep,
+    current_user: Annotated[User, Depends(get_current_user)],
+) -> User:
+    """The authenticated caller, counted against the per-user rate limit, with the request's
+    database session scoped to them by PostgreSQL row-level security."""
+    enforce_limits(request, limiter, [(rate_limit.USER, str(current_user.id))])
+    bind_session_to_user(session, current_user.id)
+    return current_user
+
+
+CurrentUser = Annotated[User, Depends(authorize_user)]
+
+
+def limit_password_attempts(
+    request: Request, limiter: RateLimiterDep, current_user: CurrentUser
+) -> None:
+    # Guessing the current password with a stolen access token shares the login budget.
+    account = account_key(current_user.email) if current_user.email else str(current_user.id)
+    enforce_limits(request, limiter, [(rate_limit.LOGIN_ACCOUNT, account)])
 
 
 def get_owned_task(task_id: str, session: SessionDep, current_user: CurrentUser) -> Task:
@@ -146,7 +259,7 @@ def get_owned_task(task_id: str, session: SessionDep, current_user: CurrentUser)
 OwnedTask = Annotated[Task, Depends(get_owned_task)]
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """415 for a body that is not JSON, instead of a confusing validation error."""
     has_body = request.headers.get("content-length", "0") != "0" or (
         "transfer-encoding" in request.headers

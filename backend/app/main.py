@@ -10,17 +10,25 @@ import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import migrate
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.provider_tokens import ProviderVerifier
+from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
-from app.database import create_db_engine
+from app.database import create_db_engine, rls_bypass_reason
 from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.json_depth import JsonDepthMiddleware
+from app.middleware.rate_limit_headers import RateLimitHeadersMiddleware
 from app.middleware.request_id import RequestIdMiddleware
-from app.routers import auth, compat, health, tasks, users
+from app.middleware.security_headers import SecurityHeadersMiddleware
+from app.openapi import BEARER_SCHEME as BEARER_SCHEME_NAME
+from app.openapi import TasksAPI, refine
+from app.routers import auth, compat, docs, health, tags, tasks, users
 
 logger = logging.getLogger("app.main")
 
@@ -34,6 +42,7 @@ TAGS = [
     {"name": "auth", "description": "Accounts and tokens: register, log in, refresh, log out."},
     {"name": "users", "description": "The signed-in user's own profile."},
     {"name": "tasks", "description": "Your tasks. Other users' tasks do not exist for you."},
+    {"name": "tags", "description": "Your tags, created on the fly from task `tags`."},
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": compat.TAG, "description": compat.TAG_DESCRIPTION},
 ]
@@ -48,6 +57,12 @@ EXPOSED_HEADERS = [
     "WWW-Authenticate",
 ]
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+SERVERS = [
+    # Relative: "Try it out" calls whichever host and port served the page.
+    {"url": "/", "description": "This server"},
+    {"url": "http://127.0.0.1:8000", "description": "Local development (`make run`)"},
+]
 
 
 def operation_id(route: APIRoute) -> str:
@@ -67,51 +82,77 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             migrate.upgrade(settings.database_url)
         else:
             migrate.check_up_to_date(engine)
+        reason = rls_bypass_reason(engine)
+        if reason:
+            logger.warning(
+                "row-level security is NOT enforced: %s; run the API as a role without "
+                "SUPERUSER or BYPASSRLS (see README, Security)",
+                reason,
+            )
         # Prefetch so the first request does not wait; a provider that is down now is
         # tried again on the first unknown kid (bounded by the fetch timeout).
         jwks = verifier.jwks if verifier is not None else None
         if jwks is not None and not await anyio.to_thread.run_sync(jwks.refresh):
             logger.warning("provider keys unavailable at start-up: %s", jwks.url)
         yield
+        app.state.rate_limiter.close()
         engine.dispose()
 
-    app = FastAPI(
+    app = TasksAPI(
         title="Tasks API",
         version="0.1.0",
         description=API_DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        servers=SERVERS,
+        # Served by app.routers.docs from vendored files instead of a CDN.
+        docs_url=None,
+        redoc_url=None,
+        debug=settings.debug,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sqlite_write_gate = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.password_hash = make_password_hash(settings)
+    app.state.rate_limiter = RateLimiter(settings)
     app.state.provider_verifier = verifier
 
     install_error_handlers(app)
+    # Each add_middleware wraps the previous ones: the last added runs first.
+    app.add_middleware(JsonDepthMiddleware, max_depth=settings.max_json_depth)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
+        # Bearer tokens travel in a header, never a cookie: credentials stay off, so even
+        # a wildcard origin (refused in production) cannot make a browser send cookies.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
+            allow_credentials=False,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=EXPOSED_HEADERS,
             max_age=600,
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs.DOCS_PATHS)
+    if settings.trusted_proxies:
+        # Only these peers may say who the client is (X-Forwarded-For); the rate limits
+        # key on that address.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     # Added last, so outermost: every response, even a 413 from the limit, gets an id.
     app.add_middleware(RequestIdMiddleware)
 
     if settings.local_accounts_enabled:
         app.include_router(auth.router)
-    for module in (users, tasks, health):
+    for module in (users, tasks, tags, health, docs):
         app.include_router(module.router)
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:
         app.include_router(compat.router)
     if not settings.local_accounts_enabled:
         _document_bearer_only(app)
+    app.mount("/static", StaticFiles(directory=docs.STATIC_DIR), name="static")
     return app
 
 
@@ -120,9 +161,14 @@ def _document_bearer_only(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = FastAPI.openapi(app)
-            for name in schema.get("components", {}).get("securitySchemes", {}):
-                schema["components"]["securitySchemes"][name] = dict(BEARER_SCHEME)
+            schema = refine(FastAPI.openapi(app))
+            schemes = schema.get("components", {}).get("securitySchemes", {})
+            if schemes:
+                schema["components"]["securitySchemes"] = {BEARER_SCHEME_NAME: dict(BEARER_SCHEME)}
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "security" in operation:
+                        operation["security"] = [{BEARER_SCHEME_NAME: []}]
             app.openapi_schema = schema
         return app.openapi_schema
 

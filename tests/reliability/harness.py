@@ -152,6 +152,8 @@ class ApiServer:
                 "ARGON2_TIME_COST": "1",
                 "ARGON2_MEMORY_COST": "1024",
                 "ARGON2_PARALLELISM": "1",
+                # The load here is deliberate; rate limits have their own tests.
+                "RATE_LIMIT_ENABLED": "false",
             }
         )
         env.update({key.upper(): str(value) for key, value in settings.items()})

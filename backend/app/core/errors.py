@@ -46,6 +46,17 @@ class TaskNotFound(NotFound):
     detail = "Task not found."
 
 
+class TagNotFound(NotFound):
+    detail = "Tag not found."
+
+
+class TagNameTaken(DomainError):
+    status = 409
+    type_ = "/problems/tag-name-taken"
+    title = "Tag name taken"
+    detail = "You already have a tag with this name (names are case-insensitive)."
+
+
 class EmailTaken(DomainError):
     status = 409
     type_ = "/problems/email-taken"
@@ -71,6 +82,43 @@ class InvalidRefreshToken(DomainError):
 
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": BEARER_CHALLENGE}
+
+
+class WrongCurrentPassword(DomainError):
+    status = 403
+    type_ = "/problems/wrong-current-password"
+    title = "Wrong current password"
+    detail = "The current password is incorrect."
+
+
+class ProviderAccount(DomainError):
+    """The account signs in through an identity provider: its password and sessions live
+    there, not here."""
+
+    status = 409
+    type_ = "/problems/provider-account"
+    title = "Managed by the identity provider"
+    detail = "This account signs in through an identity provider; manage it there."
+
+
+class RateLimited(DomainError):
+    status = 429
+    type_ = "/problems/rate-limited"
+    title = "Too many requests"
+    detail = "Too many requests; retry after the number of seconds in Retry-After."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class JsonTooDeep(DomainError):
+    status = 400
+    type_ = "/problems/json-too-deep"
+    title = "JSON nested too deeply"
 
 
 class NotAuthenticated(DomainError):

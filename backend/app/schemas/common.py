@@ -54,6 +54,14 @@ NOT_BLANK_NO_NUL = Pattern(
     r"^[^\x00]*[^\s\x00][^\x00]*$", "must not be blank or contain NUL characters"
 )
 
+
+def reject_nul(value: str) -> str:
+    """For AfterValidator chains that need the NUL rule alone (tag names)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 NoNulStr = Annotated[str, NO_NUL]
 
 # Strings are trimmed of surrounding whitespace, then length-checked, and refuse NUL.
@@ -68,6 +76,14 @@ Name = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     NOT_BLANK_NO_NUL,
 ]
+
+
+def not_nullable(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` for optional fields where None only means "not sent": publish the
+    field without `null`, since an explicit null is refused."""
+    variants = schema.pop("anyOf", None)
+    if variants:
+        schema.update(next(v for v in variants if v.get("type") != "null"))
 
 
 class StrictInput(BaseModel):
@@ -111,7 +127,7 @@ class Problem(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "Bad request (malformed JSON, invalid cursor)",
+    400: "Bad request (malformed or too deeply nested JSON, invalid cursor)",
     401: "Missing, invalid or expired credentials",
     403: "Forbidden",
     404: "Not found (or not yours)",

@@ -7,7 +7,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.core.errors import EmailTaken, InvalidCredentials
+from app.core.errors import EmailTaken, InvalidCredentials, ProviderAccount, WrongCurrentPassword
 from app.models import User
 from app.models.base import utcnow
 from app.schemas.user import UserCreate, UserUpdate
@@ -72,11 +72,36 @@ def authenticate(
     valid, new_hash = password_hash.verify_and_update(password, user.hashed_password)
     if not valid:
         raise InvalidCredentials
+    # End the read transaction before the writes that follow (a refresh token, maybe a new
+    # hash): SQLite in WAL mode cannot upgrade a read snapshot to a write once another
+    # connection has written, and fails at once instead of waiting (concurrent logins).
+    session.commit()
     if new_hash is not None:
         user.hashed_password = new_hash
         session.add(user)
         session.commit()
     return user
+
+
+def change_password(
+    *,
+    session: Session,
+    user: User,
+    current_password: str,
+    new_password: str,
+    password_hash: PasswordHash,
+) -> None:
+    """Set a new password after checking the current one. Does not commit: the caller
+    revokes the user's sessions in the same transaction."""
+    if user.hashed_password is None:
+        raise ProviderAccount(
+            "This account signs in through an identity provider; change the password there."
+        )
+    valid, _ = password_hash.verify_and_update(current_password, user.hashed_password)
+    if not valid:
+        raise WrongCurrentPassword
+    user.hashed_password = password_hash.hash(new_password)
+    session.add(user)
 
 
 def get_provider_user(*, session: Session, issuer: str, subject: str) -> User | None:
@@ -137,3 +162,8 @@ def delete_user(*, session: Session, user_id: uuid.UUID) -> None:
     # Tasks and refresh tokens go with the account through ON DELETE CASCADE.
     session.execute(delete(User).where(col(User.id) == user_id))
     session.commit()
+
+
+def list_users(*, session: Session, limit: int) -> list[User]:
+    """Accounts, oldest first. For operators (the CLI); never exposed over HTTP."""
+    return list(session.exec(select(User).order_by(col(User.created_at)).limit(limit)).all())
