@@ -95,3 +95,19 @@ def test_parallel_deletes_and_updates_end_with_one_delete(server: ApiServer) -> 
         assert set(others) <= {200, 404}
         assert client.get(task_url, headers=headers).status_code == 404
         assert client.get("/api/v1/tasks", headers=headers).json()["items"] == []
+
+
+def test_parallel_creates_with_one_tag_make_one_tag(server: ApiServer) -> None:
+    with server.client(limits=httpx2.Limits(max_connections=PARALLEL)) as client:
+        headers = sign_up(client, "taggers@example.com")
+        # The same tag in varying case: tags are one per case-insensitive name.
+        calls: list[Call] = [
+            ("POST", "/api/v1/tasks", {"title": f"t{i}", "tags": ["Urgent" if i % 2 else "urgent"]})
+            for i in range(PARALLEL)
+        ]
+        assert _fire(client, headers, calls) == [201] * PARALLEL
+
+        items = client.get("/api/v1/tags", headers=headers).json()
+        assert len(items) == 1, items
+        assert items[0]["name"].casefold() == "urgent"
+        assert items[0]["total_tasks"] == PARALLEL
