@@ -17,13 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pydantic import SecretStr  # noqa: E402
-
-from app.core.config import Settings  # noqa: E402
-from app.core.jwks import JwksCache  # noqa: E402
-from app.core.provider_tokens import ProviderVerifier  # noqa: E402
-from app.core.security import create_access_token, decode_access_token  # noqa: E402
-from tests.provider import (  # noqa: E402
+from pydantic import SecretStr
+from tests.provider import (
     AUDIENCE,
     ISSUER,
     SHARED_SECRET,
@@ -31,6 +26,11 @@ from tests.provider import (  # noqa: E402
     claims,
     sign_shared,
 )
+
+from app.core.config import Settings
+from app.core.jwks import JwksCache
+from app.core.provider_tokens import ProviderVerifier
+from app.core.security import create_access_token, decode_access_token
 
 
 def timed(fn: Callable[[], object], n: int) -> tuple[float, float]:
