@@ -96,6 +96,8 @@ def make_settings(database_url: str, tmp_dir: Path, **overrides: object) -> Sett
         "argon2_time_cost": 1,
         "argon2_memory_cost": 1024,
         "argon2_parallelism": 1,
+        # Off unless a test is about rate limits (tests/routers/test_rate_limits.py).
+        "rate_limit_enabled": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
@@ -175,12 +177,15 @@ ClientFactory = Callable[..., TestClient]
 
 @pytest.fixture
 def make_client(settings: Settings, engine: Engine, connection: Connection) -> ClientFactory:
-    """A client for the app under changed settings, e.g. make_client(cors_origins=[...])."""
+    """A client for the app under changed settings, e.g. make_client(cors_origins=[...]);
+    `peer` is the client address the app sees."""
 
-    def factory(**overrides: object) -> TestClient:
+    def factory(peer: tuple[str, int] = ("testclient", 50000), **overrides: object) -> TestClient:
         changed = Settings(_env_file=None, **{**settings.model_dump(), **overrides})  # type: ignore[call-arg, arg-type]
         return TestClient(
-            app_on_connection(changed, engine, connection), raise_server_exceptions=False
+            app_on_connection(changed, engine, connection),
+            raise_server_exceptions=False,
+            client=peer,
         )
 
     return factory

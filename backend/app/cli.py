@@ -36,6 +36,10 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        # The app reads X-Forwarded-For itself, only from TRUSTED_PROXIES; uvicorn's own
+        # default would believe any local peer.
+        proxy_headers=False,
+        server_header=False,
     )
     return 0
 

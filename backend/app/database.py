@@ -1,14 +1,30 @@
 """Engine and session factory for the embedded SQLite default and PostgreSQL (Neon included)."""
 
+import uuid
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from app.core.config import Settings
+
+# PostgreSQL row-level security reads these transaction-local settings (see migration 0004).
+RLS_USER_SETTING = "app.user_id"
+RLS_REFRESH_TOKEN_SETTING = "app.refresh_token_hash"  # noqa: S105 - a setting name
+_RLS_INFO_KEY = "rls_settings"
+_ROLE_FLAGS = text(
+    "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+)
+_SET_CONFIG = text(
+    "SELECT set_config('app.user_id', :user_id, true), "
+    "set_config('app.refresh_token_hash', :refresh_token_hash, true)"
+)
 
 
 def normalize_database_url(url: str) -> str:
@@ -45,6 +61,77 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+# Per engine: does its role obey row-level security? A superuser or BYPASSRLS role ignores
+# the policies, so setting them would cost a round trip per transaction for nothing.
+_rls_applies: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
+
+
+def _role_obeys_rls(connection: Connection) -> bool:
+    engine = connection.engine
+    known = _rls_applies.get(engine)
+    if known is None:
+        row = connection.execute(_ROLE_FLAGS).one()
+        known = not (row.rolsuper or row.rolbypassrls)
+        _rls_applies[engine] = known
+    return known
+
+
+def _apply_rls_settings(connection: Connection, values: dict[str, str]) -> None:
+    if not _role_obeys_rls(connection):
+        return
+    connection.execute(
+        _SET_CONFIG,
+        {
+            "user_id": values.get(RLS_USER_SETTING, ""),
+            "refresh_token_hash": values.get(RLS_REFRESH_TOKEN_SETTING, ""),
+        },
+    )
+
+
+@event.listens_for(OrmSession, "after_begin")
+def _rls_on_begin(session: OrmSession, _tx: SessionTransaction, connection: Connection) -> None:
+    # set_config(..., true) lasts one transaction (so it is safe behind a transaction-mode
+    # pooler such as Neon's); re-apply it whenever a bound session starts a new one.
+    values = session.info.get(_RLS_INFO_KEY)
+    if values and connection.dialect.name == "postgresql":
+        _apply_rls_settings(connection, values)
+
+
+def _bind_rls(session: Session, name: str, value: str) -> None:
+    was_active = session.in_transaction()
+    values: dict[str, str] = session.info.setdefault(_RLS_INFO_KEY, {})
+    values[name] = value
+    if not was_active:
+        return  # the next transaction applies it in after_begin
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _apply_rls_settings(connection, values)
+
+
+def bind_session_to_user(session: Session, user_id: uuid.UUID) -> None:
+    """Row-level security: from now on this session sees and writes only user_id's rows."""
+    _bind_rls(session, RLS_USER_SETTING, str(user_id))
+
+
+def bind_session_to_refresh_token(session: Session, token_hash: str) -> None:
+    """Row-level security: allow the one refresh-token row with this hash (before the user
+    is known). Holding the hash means holding the token, so this reveals nothing more."""
+    _bind_rls(session, RLS_REFRESH_TOKEN_SETTING, token_hash)
+
+
+def rls_bypass_reason(engine: Engine) -> str | None:
+    """Why the database role ignores row-level security, or None if policies apply to it."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        row = connection.execute(_ROLE_FLAGS).one()
+    if row.rolsuper:
+        return f"role {row.current_user!r} is a superuser"
+    if row.rolbypassrls:
+        return f"role {row.current_user!r} has BYPASSRLS"
+    return None
+
+
 def create_db_engine(settings: Settings) -> Engine:
     url = normalize_database_url(settings.database_url)
     if url.startswith("sqlite"):
@@ -53,6 +140,8 @@ def create_db_engine(settings: Settings) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
+            # Bound values (emails, hashes) stay out of logs and error messages.
+            hide_parameters=True,
             connect_args={
                 "check_same_thread": False,
                 "timeout": settings.sqlite_busy_timeout_ms / 1000,
@@ -62,6 +151,7 @@ def create_db_engine(settings: Settings) -> Engine:
         return engine
     return create_engine(
         url,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,

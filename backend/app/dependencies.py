@@ -9,20 +9,26 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pwdlib import PasswordHash
 from sqlmodel import Session
 
+from app.core import rate_limit
 from app.core.config import Settings
 from app.core.errors import (
     ExpiredProviderToken,
     InvalidProviderToken,
     NotAuthenticated,
+    RateLimited,
     TaskNotFound,
     UnsupportedMediaType,
 )
 from app.core.provider_tokens import ProviderTokenError, ProviderVerifier
+from app.core.rate_limit import RateLimiter, account_key
 from app.core.security import InvalidTokenError, decode_access_token
+from app.database import bind_session_to_user
+from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task, User
 from app.services import tasks as task_service
 from app.services import users as user_service
@@ -50,6 +56,11 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
 def get_provider_verifier(request: Request) -> ProviderVerifier | None:
     verifier: ProviderVerifier | None = request.app.state.provider_verifier
     return verifier
@@ -58,6 +69,64 @@ def get_provider_verifier(request: Request) -> ProviderVerifier | None:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordHashDep = Annotated[PasswordHash, Depends(get_password_hash)]
 SessionDep = Annotated[Session, Depends(get_session)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+
+
+def client_address(request: Request) -> str:
+    # Already the X-Forwarded-For client when the peer is in TRUSTED_PROXIES (see main.py).
+    return request.client.host if request.client else "unknown"
+
+
+def enforce_limits(request: Request, limiter: RateLimiter, checks: list[tuple[str, str]]) -> None:
+    """Count this request against each (policy, key); 429 at the first one over quota."""
+    if not limiter.enabled:
+        return
+    states = request.scope.setdefault("state", {}).setdefault(RATE_LIMIT_STATE, [])
+    for policy, key in checks:
+        state = limiter.hit(policy, key)
+        if state is None:
+            continue
+        states.append(state)
+        if state.exceeded:
+            raise RateLimited(retry_after=state.reset)
+
+
+MAX_LOGIN_FIELD = {"username": 320, "password": 128}
+
+
+def limit_login(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    limiter: RateLimiterDep,
+) -> None:
+    """Login attempts per client address, then per account; and sane field lengths."""
+    too_long = [
+        {
+            "loc": ("body", name),
+            "msg": f"String should have at most {limit} characters",
+            "type": "string_too_long",
+        }
+        for name, limit in MAX_LOGIN_FIELD.items()
+        if len(getattr(form, name)) > limit
+    ]
+    if too_long:
+        raise RequestValidationError(too_long)
+    # The address limit is checked first so a flood from one address does not also use up
+    # the victim account's budget.
+    enforce_limits(
+        request,
+        limiter,
+        [
+            (rate_limit.LOGIN_ADDRESS, client_address(request)),
+            (rate_limit.LOGIN_ACCOUNT, account_key(form.username)),
+        ],
+    )
+
+
+def limit_register(request: Request, limiter: RateLimiterDep) -> None:
+    enforce_limits(request, limiter, [(rate_limit.REGISTER_ADDRESS, client_address(request))])
+
+
 ProviderVerifierDep = Annotated[ProviderVerifier | None, Depends(get_provider_verifier)]
 
 
@@ -102,7 +171,28 @@ def get_current_user(
     return user
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+def authorize_user(
+    request: Request,
+    session: SessionDep,
+    limiter: RateLimiterDep,
+    current_user: Annotated[User, Depends(get_current_user)],
+) -> User:
+    """The authenticated caller, counted against the per-user rate limit, with the request's
+    database session scoped to them by PostgreSQL row-level security."""
+    enforce_limits(request, limiter, [(rate_limit.USER, str(current_user.id))])
+    bind_session_to_user(session, current_user.id)
+    return current_user
+
+
+CurrentUser = Annotated[User, Depends(authorize_user)]
+
+
+def limit_password_attempts(
+    request: Request, limiter: RateLimiterDep, current_user: CurrentUser
+) -> None:
+    # Guessing the current password with a stolen access token shares the login budget.
+    account = account_key(current_user.email) if current_user.email else str(current_user.id)
+    enforce_limits(request, limiter, [(rate_limit.LOGIN_ACCOUNT, account)])
 
 
 def get_owned_task(task_id: str, session: SessionDep, current_user: CurrentUser) -> Task:

@@ -10,15 +10,20 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import migrate
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.provider_tokens import ProviderVerifier
+from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
-from app.database import create_db_engine
+from app.database import create_db_engine, rls_bypass_reason
 from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.json_depth import JsonDepthMiddleware
+from app.middleware.rate_limit_headers import RateLimitHeadersMiddleware
 from app.middleware.request_id import RequestIdMiddleware
+from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.routers import auth, compat, health, tasks, users
 
 logger = logging.getLogger("app.main")
@@ -66,12 +71,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             migrate.upgrade(settings.database_url)
         else:
             migrate.check_up_to_date(engine)
+        reason = rls_bypass_reason(engine)
+        if reason:
+            logger.warning(
+                "row-level security is NOT enforced: %s; run the API as a role without "
+                "SUPERUSER or BYPASSRLS (see README, Security)",
+                reason,
+            )
         # Prefetch so the first request does not wait; a provider that is down now is
         # tried again on the first unknown kid (bounded by the fetch timeout).
         jwks = verifier.jwks if verifier is not None else None
         if jwks is not None and not await anyio.to_thread.run_sync(jwks.refresh):
             logger.warning("provider keys unavailable at start-up: %s", jwks.url)
         yield
+        app.state.rate_limiter.close()
         engine.dispose()
 
     app = FastAPI(
@@ -81,23 +94,37 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        debug=settings.debug,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.password_hash = make_password_hash(settings)
+    app.state.rate_limiter = RateLimiter(settings)
     app.state.provider_verifier = verifier
 
     install_error_handlers(app)
+    # Each add_middleware wraps the previous ones: the last added runs first.
+    app.add_middleware(JsonDepthMiddleware, max_depth=settings.max_json_depth)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
+        # Bearer tokens travel in a header, never a cookie: credentials stay off, so even
+        # a wildcard origin (refused in production) cannot make a browser send cookies.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
+            allow_credentials=False,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=EXPOSED_HEADERS,
             max_age=600,
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimitHeadersMiddleware)
+    docs_paths = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=frozenset(p for p in docs_paths if p))
+    if settings.trusted_proxies:
+        # Only these peers may say who the client is (X-Forwarded-For); the rate limits
+        # key on that address.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     # Added last, so outermost: every response, even a 413 from the limit, gets an id.
     app.add_middleware(RequestIdMiddleware)
 

@@ -1,3 +1,4 @@
+import secrets
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ def test_production_requires_secret_key(monkeypatch: pytest.MonkeyPatch) -> None
 def test_production_requires_32_byte_secret() -> None:
     with pytest.raises(ValidationError, match="at least 32 bytes"):
         Settings(environment=Environment.production, secret_key="short", _env_file=None)  # type: ignore[call-arg, arg-type]
-    ok = Settings(environment=Environment.production, secret_key="k" * 32, _env_file=None)  # type: ignore[call-arg, arg-type]
-    assert ok.signing_key() == "k" * 32
+    key = secrets.token_urlsafe(32)
+    ok = Settings(environment=Environment.production, secret_key=key, _env_file=None)  # type: ignore[call-arg, arg-type]
+    assert ok.signing_key() == key
 
 
 def test_development_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
@@ -54,6 +56,78 @@ def test_cors_origins_default_empty() -> None:
 )
 def test_database_url_normalization(url: str, expected: str) -> None:
     assert normalize_database_url(url) == expected
+
+
+def _production(**values: object) -> Settings:
+    base: dict[str, object] = {
+        "environment": Environment.production,
+        "secret_key": secrets.token_urlsafe(48),
+    }
+    base.update(values)
+    return Settings(_env_file=None, **base)  # type: ignore[call-arg, arg-type]
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"secret_key": "k" * 48}, "SECRET_KEY is not random"),
+        ({"secret_key": "change-me-to-a-long-random-string-of-at-least-32-bytes"}, "SECRET_KEY"),
+        ({"secret_key": "test-secret-key-that-is-long-enough-0123456789"}, "SECRET_KEY"),
+        ({"debug": True}, "DEBUG must be false"),
+        ({"cors_origins": ["*"]}, "CORS_ORIGINS"),
+        ({"cors_origins": ["https://ok.example", "*"]}, "CORS_ORIGINS"),
+    ],
+)
+def test_production_refuses_unsafe_settings(values: dict[str, object], named: str) -> None:
+    with pytest.raises(ValidationError, match=named):
+        _production(**values)
+
+
+def test_production_names_every_problem_at_once() -> None:
+    with pytest.raises(ValidationError) as info:
+        _production(secret_key="short", debug=True, cors_origins=["*"])
+    message = str(info.value)
+    assert "SECRET_KEY" in message
+    assert "DEBUG" in message
+    assert "CORS_ORIGINS" in message
+
+
+def test_production_accepts_safe_settings() -> None:
+    settings = _production(cors_origins=["https://app.example.com"])
+    assert settings.debug is False
+
+
+def test_development_tolerates_what_production_refuses() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, debug=True, cors_origins=["*"], secret_key="k" * 48
+    )
+    assert settings.debug is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RATE_LIMIT_PER_USER", "lots"),
+        ("RATE_LIMIT_LOGIN_PER_ACCOUNT", "5/minute;10/hour"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8, not-an-ip"),
+    ],
+)
+def test_bad_limit_and_proxy_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_limits_and_proxies_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RATE_LIMIT_ENABLED", "false")
+    monkeypatch.setenv("RATE_LIMIT_LOGIN_PER_ACCOUNT", "3 per 10 minutes")
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.rate_limit_enabled is False
+    assert settings.rate_limit_login_per_account == "3 per 10 minutes"
+    assert settings.trusted_proxies == ["10.0.0.1", "192.168.0.0/16"]
 
 
 PROVIDER = {
@@ -99,7 +173,7 @@ def test_shared_secret_must_be_long() -> None:
 
 
 def test_jwks_url_must_be_https_in_production() -> None:
-    production = {"environment": Environment.production, "secret_key": "k" * 32}
+    production = {"environment": Environment.production, "secret_key": secrets.token_urlsafe(32)}
     with pytest.raises(ValidationError, match="https"):
         _settings(**production, **{**PROVIDER, "auth_jwks_url": "http://idp.example.com/jwks"})
     _settings(**production, **{**PROVIDER, "auth_jwks_url": "http://127.0.0.1:3000/jwks"})

@@ -1,5 +1,12 @@
-"""Every task route x every kind of caller: only the owner gets through."""
+"""Every protected route x every kind of caller: only the owner gets through.
 
+The JWT attack suite lives here too: each forged, stale or malformed token is a 401 with the
+same generic answer on every route that needs a user.
+"""
+
+import base64
+import json
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.core.security import create_access_token
-from tests.factories import Account, assert_problem, make_account, make_task
+from tests.factories import PASSWORD, Account, assert_problem, make_account, make_task
 
 # (method, path template, json body, success status)
 ROUTES = [
@@ -25,6 +32,21 @@ ROUTES = [
     ("POST", "/api/v1/tasks/{id}/reopen", None, 200),
 ]
 ROUTE_IDS = [f"{method} {path}" for method, path, _, _ in ROUTES]
+# Routes about the caller's own account: no other user's object is reachable through them.
+ACCOUNT_ROUTES = [
+    ("GET", "/api/v1/users/me", None, 200),
+    ("PATCH", "/api/v1/users/me", {"name": "Changed"}, 200),
+    ("DELETE", "/api/v1/users/me", None, 204),
+    (
+        "POST",
+        "/api/v1/users/me/password",
+        {"current_password": PASSWORD, "new_password": "another long passphrase"},
+        200,
+    ),
+    ("POST", "/api/v1/auth/logout-all", None, 204),
+]
+PROTECTED_ROUTES = ROUTES + ACCOUNT_ROUTES
+PROTECTED_IDS = [f"{method} {path}" for method, path, _, _ in PROTECTED_ROUTES]
 
 
 def _call(
@@ -66,13 +88,84 @@ def _malformed(account: Account, settings: Settings) -> str:
     return "not.a.jwt"
 
 
+def _b64(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _claims(account: Account) -> dict[str, Any]:
+    claims: dict[str, Any] = jwt.decode(account.access_token, options={"verify_signature": False})
+    return claims
+
+
+def _alg_none(account: Account, settings: Settings) -> str:
+    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims(account))}."
+
+
+def _header_alg(alg: str) -> Callable[[Account, Settings], str]:
+    # Our genuine HS256 signature under a header claiming an asymmetric algorithm: a
+    # verifier that picked its algorithm from the header could be confused into accepting it.
+    def make(account: Account, settings: Settings) -> str:
+        _, payload, signature = account.access_token.split(".")
+        return f"{_b64({'alg': alg, 'typ': 'JWT'})}.{payload}.{signature}"
+
+    return make
+
+
+def _missing_exp(account: Account, settings: Settings) -> str:
+    claims = _claims(account)
+    del claims["exp"]
+    return jwt.encode(claims, settings.signing_key(), algorithm="HS256")
+
+
+def _beyond_leeway(account: Account, settings: Settings) -> str:
+    claims = _claims(account)
+    claims["exp"] = int(datetime.now(UTC).timestamp()) - settings.jwt_leeway_seconds - 5
+    return jwt.encode(claims, settings.signing_key(), algorithm="HS256")
+
+
+def _not_yet_valid(account: Account, settings: Settings) -> str:
+    claims = _claims(account)
+    claims["nbf"] = int(datetime.now(UTC).timestamp()) + 3600
+    return jwt.encode(claims, settings.signing_key(), algorithm="HS256")
+
+
+def _tampered_payload(account: Account, settings: Settings) -> str:
+    header, _, signature = account.access_token.split(".")
+    claims = _claims(account)
+    claims["sub"] = str(uuid.uuid4())
+    claims["exp"] += 3600
+    return f"{header}.{_b64(claims)}.{signature}"
+
+
+def _random_string(account: Account, settings: Settings) -> str:
+    return secrets.token_urlsafe(48)
+
+
+def _over_long(account: Account, settings: Settings) -> str:
+    # Correctly signed and otherwise valid: only the length cap refuses it, before any crypto.
+    claims = _claims(account)
+    claims["pad"] = "x" * 8000
+    return jwt.encode(claims, settings.signing_key(), algorithm="HS256")
+
+
 BAD_TOKENS: dict[str, Callable[[Account, Settings], str]] = {
     "expired": _expired,
+    "expired-beyond-leeway": _beyond_leeway,
     "bad-signature": _bad_signature,
+    "alg-none": _alg_none,
+    "rs256-header": _header_alg("RS256"),
+    "es256-header": _header_alg("ES256"),
+    "eddsa-header": _header_alg("EdDSA"),
+    "missing-exp": _missing_exp,
+    "nbf-in-future": _not_yet_valid,
+    "tampered-payload": _tampered_payload,
     "refresh-token-as-access": _refresh_as_access,
+    "random-string": _random_string,
     "wrong-audience": _wrong_audience,
     "wrong-issuer": _wrong_issuer,
     "malformed": _malformed,
+    "over-long": _over_long,
 }
 
 
@@ -99,7 +192,7 @@ def test_other_user_sees_404_and_changes_nothing(
     assert after.json() == task
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=PROTECTED_IDS)
 def test_anonymous_is_401(client: TestClient, route: tuple[str, str, Any, int]) -> None:
     owner = make_account(client)
     task = make_task(client, owner)
@@ -108,25 +201,68 @@ def test_anonymous_is_401(client: TestClient, route: tuple[str, str, Any, int]) 
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
-@pytest.mark.parametrize("kind", list(BAD_TOKENS))
-@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=PROTECTED_IDS)
 def test_bad_tokens_are_401(
-    client: TestClient, settings: Settings, route: tuple[str, str, Any, int], kind: str
+    client: TestClient, settings: Settings, route: tuple[str, str, Any, int]
 ) -> None:
+    # Every kind of bad token against one route and one account (one account per kind
+    # would make this the slowest file in the suite for no extra coverage).
     owner = make_account(client)
     task = make_task(client, owner)
-    token = BAD_TOKENS[kind](owner, settings)
-    response = _call(client, route, task["id"], {"Authorization": f"Bearer {token}"})
-    body = assert_problem(response, 401)
-    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
-    assert body["detail"] == "Missing, invalid or expired access token."
+    for kind, make_token in BAD_TOKENS.items():
+        token = make_token(owner, settings)
+        response = _call(client, route, task["id"], {"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, f"{kind}: {response.status_code} {response.text}"
+        body = assert_problem(response, 401)
+        assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"', kind
+        assert body["detail"] == "Missing, invalid or expired access token.", kind
     assert client.get(f"/api/v1/tasks/{task['id']}", headers=owner.headers).json() == task
+    assert client.get("/api/v1/users/me", headers=owner.headers).status_code == 200
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_over_long_token_is_refused_before_verification(settings: Settings) -> None:
+    from app.core.security import InvalidTokenError, decode_access_token
+
+    # A megabyte of junk is refused by the length check, not by parsing or HMAC.
+    with pytest.raises(InvalidTokenError, match="too long"):
+        decode_access_token("a" * (1024 * 1024), settings=settings)
+
+
+@pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=PROTECTED_IDS)
 def test_deleted_user_token_is_401(client: TestClient, route: tuple[str, str, Any, int]) -> None:
     owner = make_account(client)
     task = make_task(client, owner)
     assert client.delete("/api/v1/users/me", headers=owner.headers).status_code == 204
     response = _call(client, route, task["id"], owner.headers)
     assert_problem(response, 401)
+
+
+@pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=PROTECTED_IDS)
+def test_account_routes_succeed_for_the_owner(
+    client: TestClient, route: tuple[str, str, Any, int]
+) -> None:
+    owner = make_account(client)
+    task = make_task(client, owner)
+    response = _call(client, route, task["id"], owner.headers)
+    assert response.status_code == route[3], response.text
+
+
+@pytest.mark.parametrize("revocation", ["password-change", "logout-all"])
+@pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=PROTECTED_IDS)
+def test_token_issued_before_revocation_is_401(
+    client: TestClient, route: tuple[str, str, Any, int], revocation: str
+) -> None:
+    owner = make_account(client)
+    task = make_task(client, owner)
+    if revocation == "password-change":
+        changed = client.post(
+            "/api/v1/users/me/password",
+            json={"current_password": owner.password, "new_password": "fresh passphrase 2"},
+            headers=owner.headers,
+        )
+        assert changed.status_code == 200, changed.text
+    else:
+        assert client.post("/api/v1/auth/logout-all", headers=owner.headers).status_code == 204
+    response = _call(client, route, task["id"], owner.headers)
+    assert_problem(response, 401)
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'

@@ -1,5 +1,6 @@
 """Settings: every knob the service has, read from the environment or `.env`."""
 
+import ipaddress
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -7,10 +8,25 @@ from pathlib import Path
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
+# A secret with fewer distinct characters than this is a placeholder, not a key.
+MIN_SECRET_DISTINCT_CHARS = 10
+# Values that appear in examples and docs; never acceptable as a real key.
+KNOWN_WEAK_SECRETS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "secret",
+        "secret-key",
+        "your-secret-key",
+        "test-secret-key-that-is-long-enough-0123456789",
+        "change-me-to-a-long-random-string-of-at-least-32-bytes",
+    }
+)
 
 
 class Environment(StrEnum):
@@ -42,6 +58,7 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = Field(default=65536, ge=8, description="KiB")
     argon2_parallelism: int = Field(default=4, ge=1)
 
+    debug: bool = False
     # Tokens from an external provider (Better Auth or any JWKS publisher); see specs/1-auth.
     auth_jwks_url: str | None = Field(
         default=None, description="The provider's JWKS, e.g. https://app.example.com/api/auth/jwks"
@@ -62,6 +79,23 @@ class Settings(BaseSettings):
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=2, le=256)
+
+    # Rate limits (the `limits` library's notation: "5/minute", "100 per hour", "10/second").
+    rate_limit_enabled: bool = True
+    redis_url: str | None = Field(
+        default=None, description="Shared rate-limit counters; unset keeps them in memory."
+    )
+    rate_limit_key_prefix: str = Field(default="tasks-api", min_length=1, max_length=100)
+    rate_limit_login_per_account: str = "5/minute"
+    rate_limit_login_per_address: str = "20/minute"
+    rate_limit_register_per_address: str = "10/hour"
+    rate_limit_per_user: str = "600/minute"
+    # Peers whose X-Forwarded-For is believed (IPs or CIDRs); empty trusts no one.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A refresh token replayed this soon after its rotation is treated as a client race
+    # (two tabs refreshing at once), not theft: it is refused but its family survives.
+    refresh_reuse_grace_seconds: int = Field(default=5, ge=0, le=60)
 
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
@@ -69,11 +103,37 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: int = Field(default=5, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"TRUSTED_PROXIES: {entry!r} is not an IP or CIDR") from exc
+        return value
+
+    @field_validator(
+        "rate_limit_login_per_account",
+        "rate_limit_login_per_address",
+        "rate_limit_register_per_address",
+        "rate_limit_per_user",
+    )
+    @classmethod
+    def _check_limit(cls, value: str) -> str:
+        try:
+            items = parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate limit like '5/minute'") from exc
+        if len(items) != 1:
+            raise ValueError(f"{value!r}: give exactly one limit, like '5/minute'")
         return value
 
     @field_validator("compat_mismatch_status")
@@ -123,11 +183,10 @@ class Settings(BaseSettings):
     def _check_production(self) -> Self:
         if self.environment is not Environment.production:
             return self
-        if self.secret_key is None:
-            raise ValueError("SECRET_KEY must be set when ENVIRONMENT=production")
-        if len(self.secret_key.get_secret_value().encode()) < MIN_SECRET_BYTES:
+        problems = production_problems(self)
+        if problems:
             raise ValueError(
-                f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes when ENVIRONMENT=production"
+                "refusing to start with ENVIRONMENT=production: " + "; ".join(problems)
             )
         return self
 
@@ -144,6 +203,32 @@ class Settings(BaseSettings):
         if self.secret_key is None:
             raise RuntimeError("secret key not resolved; call ensure_secret_key() first")
         return self.secret_key.get_secret_value()
+
+
+def weak_secret_reason(secret: str) -> str | None:
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return f"must be at least {MIN_SECRET_BYTES} bytes"
+    if secret.strip().lower() in KNOWN_WEAK_SECRETS:
+        return "is a published example value"
+    if len(set(secret)) < MIN_SECRET_DISTINCT_CHARS:
+        return "is not random (too few distinct characters)"
+    return None
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Every setting that is unsafe in production, each named as its environment variable."""
+    problems = []
+    if settings.secret_key is None:
+        problems.append("SECRET_KEY must be set")
+    else:
+        reason = weak_secret_reason(settings.secret_key.get_secret_value())
+        if reason:
+            problems.append(f"SECRET_KEY {reason}")
+    if settings.debug:
+        problems.append("DEBUG must be false")
+    if "*" in settings.cors_origins:
+        problems.append("CORS_ORIGINS must list origins, not '*'")
+    return problems
 
 
 def ensure_secret_key(settings: Settings) -> Settings:

@@ -71,6 +71,40 @@ class InvalidRefreshToken(DomainError):
         return {"WWW-Authenticate": BEARER_CHALLENGE}
 
 
+class WrongCurrentPassword(DomainError):
+    status = 403
+    type_ = "/problems/wrong-current-password"
+    title = "Wrong current password"
+    detail = "The current password is incorrect."
+
+
+class NoLocalPassword(DomainError):
+    status = 409
+    type_ = "/problems/no-local-password"
+    title = "No password here"
+    detail = "This account signs in through an external provider; change the password there."
+
+
+class RateLimited(DomainError):
+    status = 429
+    type_ = "/problems/rate-limited"
+    title = "Too many requests"
+    detail = "Too many requests; retry after the number of seconds in Retry-After."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class JsonTooDeep(DomainError):
+    status = 400
+    type_ = "/problems/json-too-deep"
+    title = "JSON nested too deeply"
+
+
 class NotAuthenticated(DomainError):
     status = 401
     type_ = "/problems/invalid-token"

@@ -3,7 +3,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.dependencies import PasswordHashDep, SessionDep, SettingsDep, require_json
+from app.dependencies import (
+    CurrentUser,
+    PasswordHashDep,
+    SessionDep,
+    SettingsDep,
+    limit_login,
+    limit_register,
+    require_json,
+)
 from app.schemas.auth import RefreshRequest, TokenPair
 from app.schemas.common import problem_responses
 from app.schemas.user import UserCreate, UserPublic
@@ -17,8 +25,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
-    dependencies=[Depends(require_json)],
-    responses=problem_responses(400, 409, 413, 415, 422),
+    dependencies=[Depends(limit_register), Depends(require_json)],
+    responses=problem_responses(400, 409, 413, 415, 422, 429),
 )
 def register(
     user_in: UserCreate, session: SessionDep, password_hash: PasswordHashDep
@@ -28,7 +36,12 @@ def register(
     return UserPublic.model_validate(user)
 
 
-@router.post("/token", response_model=TokenPair, responses=problem_responses(401, 413, 422))
+@router.post(
+    "/token",
+    response_model=TokenPair,
+    dependencies=[Depends(limit_login)],
+    responses=problem_responses(401, 413, 422, 429),
+)
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
@@ -64,4 +77,15 @@ def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) ->
 def logout(body: RefreshRequest, session: SessionDep) -> Response:
     """Revoke a refresh token. Succeeds even if it was already revoked."""
     auth_service.revoke_refresh_token(session=session, refresh_token=body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 429),
+)
+def logout_all(session: SessionDep, current_user: CurrentUser) -> Response:
+    """Log out everywhere: revoke every refresh token and every access token issued so far."""
+    auth_service.revoke_all_sessions(session=session, user=current_user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,10 +9,10 @@ from app.services import tasks as task_service
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
-_BODY_ERRORS = (400, 401, 413, 415, 422)
+_BODY_ERRORS = (400, 401, 413, 415, 422, 429)
 
 
-@router.get("", response_model=TaskPage, responses=problem_responses(400, 401, 422))
+@router.get("", response_model=TaskPage, responses=problem_responses(400, 401, 422, 429))
 def list_tasks(
     session: SessionDep,
     current_user: CurrentUser,
@@ -54,7 +54,7 @@ def create_task(
     return TaskPublic.model_validate(task)
 
 
-@router.get("/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404))
+@router.get("/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404, 429))
 def get_task(task: OwnedTask) -> TaskPublic:
     """One of your tasks."""
     return TaskPublic.model_validate(task)
@@ -93,7 +93,7 @@ def replace_task(
 
 
 @router.delete(
-    "/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 404)
+    "/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 404, 429)
 )
 def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a task."""
@@ -102,7 +102,7 @@ def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser)
 
 
 @router.post(
-    "/{task_id}/complete", response_model=TaskPublic, responses=problem_responses(401, 404)
+    "/{task_id}/complete", response_model=TaskPublic, responses=problem_responses(401, 404, 429)
 )
 def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
     """Mark a task done. Safe to retry: completing a completed task changes nothing."""
@@ -112,7 +112,9 @@ def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUse
     return TaskPublic.model_validate(task)
 
 
-@router.post("/{task_id}/reopen", response_model=TaskPublic, responses=problem_responses(401, 404))
+@router.post(
+    "/{task_id}/reopen", response_model=TaskPublic, responses=problem_responses(401, 404, 429)
+)
 def reopen_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
     """Mark a task not done. Safe to retry."""
     task = task_service.set_completed(

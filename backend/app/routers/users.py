@@ -1,14 +1,23 @@
 from fastapi import APIRouter, Depends, Response, status
 
-from app.dependencies import CurrentUser, SessionDep, require_json
+from app.dependencies import (
+    CurrentUser,
+    PasswordHashDep,
+    SessionDep,
+    SettingsDep,
+    limit_password_attempts,
+    require_json,
+)
+from app.schemas.auth import TokenPair
 from app.schemas.common import problem_responses
-from app.schemas.user import UserPublic, UserUpdate
+from app.schemas.user import PasswordChange, UserPublic, UserUpdate
+from app.services import auth as auth_service
 from app.services import users as user_service
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
-@router.get("/me", response_model=UserPublic, responses=problem_responses(401))
+@router.get("/me", response_model=UserPublic, responses=problem_responses(401, 429))
 def get_me(current_user: CurrentUser) -> UserPublic:
     """The signed-in user's profile."""
     return UserPublic.model_validate(current_user)
@@ -18,7 +27,7 @@ def get_me(current_user: CurrentUser) -> UserPublic:
     "/me",
     response_model=UserPublic,
     dependencies=[Depends(require_json)],
-    responses=problem_responses(400, 401, 413, 415, 422),
+    responses=problem_responses(400, 401, 413, 415, 422, 429),
 )
 def update_me(user_in: UserUpdate, session: SessionDep, current_user: CurrentUser) -> UserPublic:
     """Change the signed-in user's profile (the name)."""
@@ -26,8 +35,32 @@ def update_me(user_in: UserUpdate, session: SessionDep, current_user: CurrentUse
     return UserPublic.model_validate(user)
 
 
-@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401))
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 429))
 def delete_me(session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete the account with all its tasks and tokens. This cannot be undone."""
     user_service.delete_user(session=session, user_id=current_user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/me/password",
+    response_model=TokenPair,
+    dependencies=[Depends(limit_password_attempts), Depends(require_json)],
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
+)
+def change_password(
+    body: PasswordChange,
+    session: SessionDep,
+    settings: SettingsDep,
+    password_hash: PasswordHashDep,
+    current_user: CurrentUser,
+) -> TokenPair:
+    """Change the password. Every other session ends; the response is this client's new pair."""
+    return auth_service.change_password(
+        session=session,
+        user=current_user,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        password_hash=password_hash,
+        settings=settings,
+    )

@@ -72,7 +72,7 @@ class Problem(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "Bad request (malformed JSON, invalid cursor)",
+    400: "Bad request (malformed or too deeply nested JSON, invalid cursor)",
     401: "Missing, invalid or expired credentials",
     403: "Forbidden",
     404: "Not found (or not yours)",

@@ -48,3 +48,14 @@ class UserPublic(BaseModel):
     )
     name: str | None
     created_at: datetime
+
+
+class PasswordChange(StrictInput):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"current_password": "correct horse", "new_password": "battery staple 42"}]
+        }
+    )
+
+    current_password: Annotated[NoNulStr, StringConstraints(min_length=1, max_length=128)]
+    new_password: Password = Field(description="8 to 128 characters.")

@@ -7,7 +7,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.core.errors import EmailTaken, InvalidCredentials
+from app.core.errors import EmailTaken, InvalidCredentials, NoLocalPassword, WrongCurrentPassword
 from app.models import User
 from app.models.base import utcnow
 from app.schemas.user import UserCreate, UserUpdate
@@ -77,6 +77,25 @@ def authenticate(
         session.add(user)
         session.commit()
     return user
+
+
+def change_password(
+    *,
+    session: Session,
+    user: User,
+    current_password: str,
+    new_password: str,
+    password_hash: PasswordHash,
+) -> None:
+    """Set a new password after checking the current one. Does not commit: the caller
+    revokes the user's sessions in the same transaction."""
+    if user.hashed_password is None:
+        raise NoLocalPassword  # a provider account: its password lives with the provider
+    valid, _ = password_hash.verify_and_update(current_password, user.hashed_password)
+    if not valid:
+        raise WrongCurrentPassword
+    user.hashed_password = password_hash.hash(new_password)
+    session.add(user)
 
 
 def get_provider_user(*, session: Session, issuer: str, subject: str) -> User | None:

@@ -1,0 +1,216 @@
+"""PostgreSQL row-level security: a second wall behind the services' user_id filters.
+
+Superusers and BYPASSRLS roles ignore policies even when forced, and the rest of the suite
+connects as the `postgres` superuser. So these tests create a throwaway database and a
+uniquely named ordinary login role with only the privileges the app needs, run the real app
+as that role, and drop both afterwards.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import select
+
+from app import migrate
+from app.dependencies import CurrentUser, SessionDep
+from app.main import create_app
+from app.models import RefreshToken, Task
+from tests.conftest import ThrowawayPostgres, make_settings
+from tests.factories import Account, assert_problem, login, make_account, make_task
+
+
+class RlsDatabase:
+    def __init__(self, owner_url: str, app_url: str) -> None:
+        self.owner_url = owner_url
+        self.app_url = app_url
+
+
+@pytest.fixture
+def rls_database(throwaway_postgres: ThrowawayPostgres) -> Iterator[RlsDatabase]:
+    owner_url = throwaway_postgres.create()
+    migrate.upgrade(owner_url)  # as the owner (here the superuser), like a deploy step
+    role = f"tasks_api_rls_{uuid.uuid4().hex[:10]}"
+    database = make_url(owner_url).database
+    owner = create_engine(owner_url, isolation_level="AUTOCOMMIT")
+    with owner.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS'))
+        conn.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{role}"'))
+        conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
+        conn.execute(
+            text(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"')
+        )
+    app_url = make_url(owner_url).set(username=role).render_as_string(hide_password=False)
+    try:
+        yield RlsDatabase(owner_url, app_url)
+    finally:
+        with owner.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"),
+                {"r": role},
+            )
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+        owner.dispose()
+
+
+def _add_probes(app: FastAPI) -> None:
+    """Deliberately unscoped queries, run through the request's own session."""
+
+    @app.get("/probe/unscoped")
+    def unscoped(session: SessionDep, current_user: CurrentUser) -> dict[str, Any]:
+        tasks = session.exec(select(Task)).all()  # no WHERE user_id: RLS must filter
+        tokens = session.exec(select(RefreshToken)).all()
+        retitled = session.execute(update(Task).values(title="overwritten"))
+        session.commit()
+        return {
+            "task_owners": sorted({str(t.user_id) for t in tasks}),
+            "task_count": len(tasks),
+            "token_owners": sorted({str(t.user_id) for t in tokens}),
+            "updated": getattr(retitled, "rowcount", -1),
+        }
+
+    @app.post("/probe/plant")
+    def plant(owner_id: str, session: SessionDep, current_user: CurrentUser) -> dict[str, Any]:
+        session.add(Task(user_id=uuid.UUID(owner_id), title="planted"))
+        try:
+            session.commit()
+        except DBAPIError as exc:
+            session.rollback()
+            return {"refused": "row-level security" in str(exc.orig)}
+        return {"refused": False}
+
+    @app.get("/probe/anonymous")
+    def anonymous(session: SessionDep) -> dict[str, int]:
+        return {"tasks": len(session.exec(select(Task)).all())}
+
+
+@pytest.fixture
+def rls_client(
+    rls_database: RlsDatabase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> Iterator[TestClient]:
+    settings = make_settings(rls_database.app_url, tmp_path)
+    app = create_app(settings)
+    _add_probes(app)
+    with caplog.at_level(logging.WARNING, logger="app.main"), TestClient(app) as client:
+        yield client
+
+
+def test_app_role_is_not_warned_about(
+    rls_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert not [r for r in caplog.records if "row-level security" in r.getMessage()]
+
+
+def test_unscoped_queries_see_only_the_callers_rows(rls_client: TestClient) -> None:
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    for _ in range(3):
+        make_task(client, alice)
+    bobs = [make_task(client, bob, title="bob's") for _ in range(2)]
+
+    seen = client.get("/probe/unscoped", headers=alice.headers).json()
+    assert seen == {
+        "task_owners": [alice.id],
+        "task_count": 3,
+        "token_owners": [alice.id],
+        "updated": 3,
+    }
+    # Bob's rows were neither visible nor touched by Alice's unscoped UPDATE.
+    for task in bobs:
+        assert client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers).json() == task
+    assert client.get("/probe/unscoped", headers=bob.headers).json()["task_count"] == 2
+
+
+def test_writing_a_row_for_another_user_is_refused(rls_client: TestClient) -> None:
+    alice, bob = make_account(rls_client), make_account(rls_client)
+    planted = rls_client.post("/probe/plant", params={"owner_id": bob.id}, headers=alice.headers)
+    assert planted.json() == {"refused": True}
+    own = rls_client.post("/probe/plant", params={"owner_id": alice.id}, headers=alice.headers)
+    assert own.json() == {"refused": False}
+    assert rls_client.get("/api/v1/tasks", headers=bob.headers).json()["items"] == []
+
+
+def test_a_session_without_a_user_sees_no_rows(rls_client: TestClient) -> None:
+    alice = make_account(rls_client)
+    make_task(rls_client, alice)
+    assert rls_client.get("/probe/anonymous").json() == {"tasks": 0}
+
+
+def test_every_account_flow_works_under_rls(rls_client: TestClient) -> None:
+    client = rls_client
+    account: Account = make_account(client)
+    task = make_task(client, account)
+    assert client.get("/api/v1/tasks", headers=account.headers).json()["items"] == [task]
+    refreshed = client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert refreshed.status_code == 200, refreshed.text
+    pair = refreshed.json()
+    # Reuse detection needs to find and revoke the family before the user is known.
+    replay = client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert_problem(replay, 401)
+    logout = client.post("/api/v1/auth/logout", json={"refresh_token": pair["refresh_token"]})
+    assert logout.status_code == 204
+    assert_problem(
+        client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}), 401
+    )
+    tokens = login(client, email=account.email, password=account.password)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    changed = client.post(
+        "/api/v1/users/me/password",
+        json={"current_password": account.password, "new_password": "new passphrase 1"},
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.text
+    headers = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+    assert client.post("/api/v1/auth/logout-all", headers=headers).status_code == 204
+    tokens = login(client, email=account.email, password="new passphrase 1")
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.delete(f"/api/v1/tasks/{task['id']}", headers=headers).status_code == 204
+    assert client.delete("/api/v1/users/me", headers=headers).status_code == 204
+
+
+def test_superuser_role_gets_a_start_up_warning(
+    rls_database: RlsDatabase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(make_settings(rls_database.owner_url, tmp_path))
+    with caplog.at_level(logging.WARNING, logger="app.main"), TestClient(app):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if r.name == "app.main"]
+    assert any("row-level security is NOT enforced" in m and "superuser" in m for m in warnings)
+
+
+def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase) -> None:
+    engine = create_engine(rls_database.owner_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+                    "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags')"
+                )
+            ).all()
+            policies = {
+                r.tablename for r in conn.execute(text("SELECT tablename FROM pg_policies")).all()
+            }
+            owned = {
+                r.table_name
+                for r in conn.execute(
+                    text(
+                        "SELECT table_name FROM information_schema.columns "
+                        "WHERE table_schema = 'public' AND column_name = 'user_id'"
+                    )
+                ).all()
+            }
+    finally:
+        engine.dispose()
+    assert {r.relname for r in rows} == owned
+    assert all(r.relrowsecurity and r.relforcerowsecurity for r in rows)
+    assert policies == owned
