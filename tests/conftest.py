@@ -24,6 +24,7 @@ from app.core.config import Environment, Settings
 from app.database import create_db_engine, normalize_database_url
 from app.dependencies import get_session
 from app.main import create_app
+from tests.live import METRICS_TOKEN, LiveServer, start_server
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", "postgresql"]
@@ -189,3 +190,17 @@ def make_client(settings: Settings, engine: Engine, connection: Connection) -> C
         )
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One real `tasks-api serve` process on SQLite for the whole session (see tests/live.py).
+
+    JSON logs go to `live_server.log_path`; /metrics needs `Bearer tests.live.METRICS_TOKEN`.
+    Tests share its database, so they make their own accounts with unique emails.
+    """
+    with start_server(
+        tmp_path_factory.mktemp("live"),
+        env={"LOG_FORMAT": "json", "METRICS_TOKEN": METRICS_TOKEN},
+    ) as server:
+        yield server

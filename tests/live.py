@@ -80,13 +80,14 @@ def server_env(
 
 
 def run_cli(
-    *args: str, env: Mapping[str, str], cwd: Path, timeout: float = 60
+    *args: str, env: Mapping[str, str], cwd: Path, stdin: str = "", timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """Run `tasks-api ARGS...` and capture its output."""
+    """Run `tasks-api ARGS...` with `stdin` as its input (never a terminal); capture output."""
     return subprocess.run(
         [str(TASKS_API), *args],
         env=dict(env),
         cwd=cwd,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -1,12 +1,16 @@
-"""`tasks-api`: serve the API, run migrations, write the OpenAPI contract."""
+"""`tasks-api`: serve the API, run migrations, write the OpenAPI contract, manage accounts."""
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app import migrate
+from pydantic import ValidationError
+
+from app import admin, migrate
 from app.core.config import get_settings
 
 DEFAULT_CONTRACT = migrate.PROJECT_ROOT / "specs" / "2-backend-api" / "contracts" / "openapi.json"
@@ -69,6 +73,39 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise admin.CommandError("no terminal to prompt for a password; use --password-stdin")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != password:
+        raise admin.CommandError("the passwords do not match")
+    return password
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    password = _read_password(args)
+    print(admin.create_user(get_settings(), email=args.email, password=password, name=args.name))
+    return 0
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    print(admin.list_users(get_settings(), limit=args.limit))
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    print(admin.mint_token(get_settings(), email=args.email, minutes=args.minutes))
+    return 0
+
+
+def _check(_args: argparse.Namespace) -> int:
+    ok, report = admin.check(get_settings(), secret_from_env=bool(os.environ.get("SECRET_KEY")))
+    print(report)
+    return 0 if ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tasks-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -88,12 +125,51 @@ def build_parser() -> argparse.ArgumentParser:
     spec = sub.add_parser("openapi", help="write the OpenAPI contract")
     spec.add_argument("--output", default=str(DEFAULT_CONTRACT), help="file path, or - for stdout")
     spec.set_defaults(func=_openapi)
+
+    users = sub.add_parser("users", help="create and list accounts (straight to the database)")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser("create", help="create an account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name")
+    create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin instead of prompting",
+    )
+    create.set_defaults(func=_users_create)
+    listing = users_sub.add_parser("list", help="list accounts, oldest first")
+    listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    listing.set_defaults(func=_users_list)
+
+    token = sub.add_parser(
+        "token",
+        help="print an access token for an account, for curl (refused in production)",
+        description="Print an access token for an account, e.g. "
+        'TOKEN=$(tasks-api token --email ada@example.com); curl -H "Authorization: Bearer $TOKEN" '
+        "... Refused when ENVIRONMENT=production.",
+    )
+    token.add_argument("--email", required=True)
+    token.add_argument("--minutes", type=int, help="lifetime (default ACCESS_TOKEN_EXPIRE_MINUTES)")
+    token.set_defaults(func=_token)
+
+    check = sub.add_parser(
+        "check", help="configuration, database reachability and migration state, one screen"
+    )
+    check.set_defaults(func=_check)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except admin.CommandError as exc:
+        admin.print_error(str(exc))
+        return 1
+    except ValidationError as exc:
+        # Settings refused the environment (e.g. production without SECRET_KEY).
+        admin.print_error(f"invalid configuration: {exc}")
+        return 1
     return result
 
 

@@ -9,6 +9,7 @@ import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -24,7 +25,9 @@ from app.middleware.json_depth import JsonDepthMiddleware
 from app.middleware.rate_limit_headers import RateLimitHeadersMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
-from app.routers import auth, compat, health, tasks, users
+from app.openapi import BEARER_SCHEME as BEARER_SCHEME_NAME
+from app.openapi import TasksAPI, refine
+from app.routers import auth, compat, docs, health, tasks, users
 
 logger = logging.getLogger("app.main")
 
@@ -52,6 +55,12 @@ EXPOSED_HEADERS = [
     "WWW-Authenticate",
 ]
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+SERVERS = [
+    # Relative: "Try it out" calls whichever host and port served the page.
+    {"url": "/", "description": "This server"},
+    {"url": "http://127.0.0.1:8000", "description": "Local development (`make run`)"},
+]
 
 
 def operation_id(route: APIRoute) -> str:
@@ -87,13 +96,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.state.rate_limiter.close()
         engine.dispose()
 
-    app = FastAPI(
+    app = TasksAPI(
         title="Tasks API",
         version="0.1.0",
         description=API_DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        servers=SERVERS,
+        # Served by app.routers.docs from vendored files instead of a CDN.
+        docs_url=None,
+        redoc_url=None,
         debug=settings.debug,
     )
     app.state.settings = settings
@@ -119,8 +132,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             max_age=600,
         )
     app.add_middleware(RateLimitHeadersMiddleware)
-    docs_paths = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
-    app.add_middleware(SecurityHeadersMiddleware, docs_paths=frozenset(p for p in docs_paths if p))
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs.DOCS_PATHS)
     if settings.trusted_proxies:
         # Only these peers may say who the client is (X-Forwarded-For); the rate limits
         # key on that address.
@@ -130,13 +142,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     if settings.local_accounts_enabled:
         app.include_router(auth.router)
-    for module in (users, tasks, health):
+    for module in (users, tasks, health, docs):
         app.include_router(module.router)
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:
         app.include_router(compat.router)
     if not settings.local_accounts_enabled:
         _document_bearer_only(app)
+    app.mount("/static", StaticFiles(directory=docs.STATIC_DIR), name="static")
     return app
 
 
@@ -145,9 +158,14 @@ def _document_bearer_only(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = FastAPI.openapi(app)
-            for name in schema.get("components", {}).get("securitySchemes", {}):
-                schema["components"]["securitySchemes"][name] = dict(BEARER_SCHEME)
+            schema = refine(FastAPI.openapi(app))
+            schemes = schema.get("components", {}).get("securitySchemes", {})
+            if schemes:
+                schema["components"]["securitySchemes"] = {BEARER_SCHEME_NAME: dict(BEARER_SCHEME)}
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "security" in operation:
+                        operation["security"] = [{BEARER_SCHEME_NAME: []}]
             app.openapi_schema = schema
         return app.openapi_schema
 

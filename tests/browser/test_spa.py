@@ -6,8 +6,6 @@ A third origin (127.0.0.3), not in CORS_ORIGINS, must be refused by the browser.
 """
 
 import functools
-import os
-import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -16,38 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext
 
 from tests.live import LiveServer, start_server
 from tests.provider import AUDIENCE, ISSUER, JwksServer, claims, sign
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGE_DIR = Path(__file__).parent
 SPA_HOST = "127.0.0.2"
 OTHER_HOST = "127.0.0.3"
-
-
-def _skip_or_fail(reason: str) -> None:
-    # CI (REQUIRE_POSTGRES=1) installs Chromium; there a missing browser is a failure.
-    if os.environ.get("REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"REQUIRE_POSTGRES=1 but the browser test cannot run: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        _skip_or_fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    return CHROMIUM
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -96,22 +70,13 @@ def api(
 
 
 @pytest.fixture(scope="module")
-def browser_context(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def browser_context(browser: Browser) -> Iterator[BrowserContext]:
+    # The shared Chromium from tests/browser/conftest.py: one Playwright per session.
+    context = browser.new_context()
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # pragma: no cover - playwright is a dev dependency
-        _skip_or_fail(f"playwright is not installed: {exc}")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(chromium_path),
-            headless=True,
-            args=CHROMIUM_FLAGS,
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+        yield context
+    finally:
+        context.close()
 
 
 def open_page(context: Any, origin: str) -> Any:

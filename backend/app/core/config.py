@@ -5,7 +5,7 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from limits import parse_many
@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     # A refresh token replayed this soon after its rotation is treated as a client race
     # (two tabs refreshing at once), not theft: it is refused but its family survives.
     refresh_reuse_grace_seconds: int = Field(default=5, ge=0, le=60)
+
+    log_format: Literal["json", "text"] | None = Field(
+        default=None, description="Unset: json in production, text otherwise."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # When set, GET /metrics requires `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
 
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
@@ -193,6 +200,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def effective_log_format(self) -> str:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.environment is Environment.production else "text"
 
     @property
     def should_auto_migrate(self) -> bool:

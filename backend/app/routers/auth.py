@@ -23,6 +23,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 @router.post(
     "/register",
+    summary="Create an account",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPublic,
     dependencies=[Depends(limit_register), Depends(require_json)],
@@ -38,6 +39,20 @@ def register(
 
 @router.post(
     "/token",
+    summary="Log in (get a token pair)",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {
+                        "grant_type": "password",
+                        "username": "ada@example.com",
+                        "password": "correct horse battery",
+                    }
+                }
+            }
+        }
+    },
     response_model=TokenPair,
     dependencies=[Depends(limit_login)],
     responses=problem_responses(401, 413, 422, 429),
@@ -57,6 +72,7 @@ def login(
 
 @router.post(
     "/refresh",
+    summary="Refresh the token pair",
     response_model=TokenPair,
     dependencies=[Depends(require_json)],
     responses=problem_responses(400, 401, 413, 415, 422),
@@ -70,6 +86,7 @@ def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) ->
 
 @router.post(
     "/logout",
+    summary="Log out (revoke a refresh token)",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(require_json)],
     responses=problem_responses(400, 413, 415, 422),
@@ -82,6 +99,7 @@ def logout(body: RefreshRequest, session: SessionDep) -> Response:
 
 @router.post(
     "/logout-all",
+    summary="Log out everywhere",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 429),
 )

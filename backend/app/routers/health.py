@@ -5,17 +5,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.core.errors import problem_response
 from app.migrate import SchemaOutOfDate, check_up_to_date
 from app.schemas.common import problem_responses
+from app.schemas.health import Liveness, Readiness
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
+@router.get("/healthz", summary="Liveness probe", response_model=Liveness)
+def healthz() -> Liveness:
     """Liveness: the process answers. Does not touch the database."""
-    return {"status": "ok"}
+    return Liveness()
 
 
-@router.get("/readyz", responses=problem_responses(503))
+@router.get(
+    "/readyz",
+    summary="Readiness probe",
+    response_model=Readiness,
+    responses=problem_responses(503),
+)
 def readyz(request: Request) -> object:
     """Readiness: the database answers and its schema is at the latest migration."""
     engine = request.app.state.engine
@@ -32,4 +38,4 @@ def readyz(request: Request) -> object:
             instance=request.url.path,
             headers={"Retry-After": "5"},
         )
-    return {"status": "ready"}
+    return Readiness()

@@ -12,7 +12,12 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 _BODY_ERRORS = (400, 401, 413, 415, 422, 429)
 
 
-@router.get("", response_model=TaskPage, responses=problem_responses(400, 401, 422, 429))
+@router.get(
+    "",
+    summary="List your tasks",
+    response_model=TaskPage,
+    responses=problem_responses(400, 401, 422, 429),
+)
 def list_tasks(
     session: SessionDep,
     current_user: CurrentUser,
@@ -36,6 +41,7 @@ def list_tasks(
 
 @router.post(
     "",
+    summary="Create a task",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskPublic,
     dependencies=[Depends(require_json)],
@@ -54,7 +60,12 @@ def create_task(
     return TaskPublic.model_validate(task)
 
 
-@router.get("/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404, 429))
+@router.get(
+    "/{task_id}",
+    summary="Get a task",
+    response_model=TaskPublic,
+    responses=problem_responses(401, 404, 429),
+)
 def get_task(task: OwnedTask) -> TaskPublic:
     """One of your tasks."""
     return TaskPublic.model_validate(task)
@@ -62,6 +73,7 @@ def get_task(task: OwnedTask) -> TaskPublic:
 
 @router.patch(
     "/{task_id}",
+    summary="Update some fields of a task",
     response_model=TaskPublic,
     dependencies=[Depends(require_json)],
     responses=problem_responses(*_BODY_ERRORS, 404),
@@ -78,6 +90,7 @@ def update_task(
 
 @router.put(
     "/{task_id}",
+    summary="Replace a task",
     response_model=TaskPublic,
     dependencies=[Depends(require_json)],
     responses=problem_responses(*_BODY_ERRORS, 404),
@@ -93,7 +106,10 @@ def replace_task(
 
 
 @router.delete(
-    "/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 404, 429)
+    "/{task_id}",
+    summary="Delete a task",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 404, 429),
 )
 def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a task."""
@@ -102,7 +118,10 @@ def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser)
 
 
 @router.post(
-    "/{task_id}/complete", response_model=TaskPublic, responses=problem_responses(401, 404, 429)
+    "/{task_id}/complete",
+    summary="Mark a task done",
+    response_model=TaskPublic,
+    responses=problem_responses(401, 404, 429),
 )
 def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
     """Mark a task done. Safe to retry: completing a completed task changes nothing."""
@@ -113,7 +132,10 @@ def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUse
 
 
 @router.post(
-    "/{task_id}/reopen", response_model=TaskPublic, responses=problem_responses(401, 404, 429)
+    "/{task_id}/reopen",
+    summary="Mark a task not done",
+    response_model=TaskPublic,
+    responses=problem_responses(401, 404, 429),
 )
 def reopen_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
     """Mark a task not done. Safe to retry."""

@@ -17,7 +17,12 @@ from app.services import users as user_service
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
-@router.get("/me", response_model=UserPublic, responses=problem_responses(401, 429))
+@router.get(
+    "/me",
+    summary="Get your profile",
+    response_model=UserPublic,
+    responses=problem_responses(401, 429),
+)
 def get_me(current_user: CurrentUser) -> UserPublic:
     """The signed-in user's profile."""
     return UserPublic.model_validate(current_user)
@@ -25,6 +30,7 @@ def get_me(current_user: CurrentUser) -> UserPublic:
 
 @router.patch(
     "/me",
+    summary="Update your profile",
     response_model=UserPublic,
     dependencies=[Depends(require_json)],
     responses=problem_responses(400, 401, 413, 415, 422, 429),
@@ -35,7 +41,12 @@ def update_me(user_in: UserUpdate, session: SessionDep, current_user: CurrentUse
     return UserPublic.model_validate(user)
 
 
-@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 429))
+@router.delete(
+    "/me",
+    summary="Delete your account",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 429),
+)
 def delete_me(session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete the account with all its tasks and tokens. This cannot be undone."""
     user_service.delete_user(session=session, user_id=current_user.id)

@@ -156,3 +156,8 @@ def delete_user(*, session: Session, user_id: uuid.UUID) -> None:
     # Tasks and refresh tokens go with the account through ON DELETE CASCADE.
     session.execute(delete(User).where(col(User.id) == user_id))
     session.commit()
+
+
+def list_users(*, session: Session, limit: int) -> list[User]:
+    """Accounts, oldest first. For operators (the CLI); never exposed over HTTP."""
+    return list(session.exec(select(User).order_by(col(User.created_at)).limit(limit)).all())
