@@ -13,6 +13,7 @@ from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from app.core.config import Settings
+from app.core.text_search import search_rank
 
 # PostgreSQL row-level security reads these transaction-local settings (see migration 0004).
 RLS_USER_SETTING = "app.user_id"
@@ -55,6 +56,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
+        # Keyword search on SQLite (PostgreSQL uses its full-text search instead).
+        dbapi_connection.create_function("tasks_search_rank", 3, search_rank, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
