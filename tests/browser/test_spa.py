@@ -98,9 +98,11 @@ def test_local_account_in_the_browser(
     assert log["me"]["body"]["email"] == email
     create = log["create"]
     assert create["status"] == 201
-    # Exposed by CORS: the page can read Location and X-Request-ID.
+    # Exposed by CORS: the page can read Location, X-Request-ID and the rate-limit headers.
     assert create["location"] == f"/api/v1/tasks/{create['body']['id']}"
     assert create["requestId"]
+    assert create["rateLimit"]
+    assert create["rateLimitPolicy"]
     assert [task["title"] for task in log["list"]["body"]["items"]] == ["Write the report"]
     assert page.locator("#tasks li").all_inner_texts() == ["[ ] Write the report"]
     assert log["complete"]["status"] == 200

@@ -141,9 +141,33 @@ def test_status_filter_and_sort(cclient: TestClient, caller: Caller) -> None:
     assert ids(status="all", sort="created") == [done_task["id"], open_task["id"]]
     assert ids(status="pending") == [open_task["id"]]
     assert ids(status="completed") == [done_task["id"]]
-    for bad in ({"status": "done"}, {"sort": "colour"}):
+    for bad in ({"status": "done"}, {"sort": "colour"}, {"sort": "-title"}):
         body = assert_problem(cclient.get(caller.url(), params=bad, headers=caller.headers), 422)
         assert next(iter(bad)) in body["detail"]
+
+
+def test_sort_by_title_and_due_date(cclient: TestClient, caller: Caller) -> None:
+    later = create(cclient, caller, title="banana", due="2026-12-24")
+    undated = create(cclient, caller, title="Apple")
+    sooner = create(cclient, caller, title="cherry", due="2026-12-01T09:00:00+01:00")
+
+    def ids(**params: str) -> list[object]:
+        response = cclient.get(caller.url(), params=params, headers=caller.headers)
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()]
+
+    assert ids(sort="title") == [undated["id"], later["id"], sooner["id"]]
+    assert ids(sort="due_date") == [sooner["id"], later["id"], undated["id"]]
+    assert ids(sort="created") == [sooner["id"], undated["id"], later["id"]]
+    # Pages keep the order: the cursor carries the sort keys.
+    pages: list[object] = []
+    url: str | None = caller.url() + "?sort=due_date&limit=1"
+    while url is not None:
+        response = cclient.get(url, headers=caller.headers)
+        pages += [item["id"] for item in response.json()]
+        link = response.headers.get("link")
+        url = link[1 : link.index(">")] if link else None
+    assert pages == [sooner["id"], later["id"], undated["id"]]
 
 
 def test_list_pages_with_a_link_header(cclient: TestClient, caller: Caller) -> None:

@@ -30,6 +30,8 @@ TAG_DESCRIPTION = (
 
 _STATUS_FILTER: dict[str, bool | None] = {"all": None, "pending": False, "completed": True}
 _MISMATCH = (403, 404)
+# The spec's sort names, as /api/v1/tasks sort keys (ties broken by id there).
+_SORTS = {"created": "-created_at", "title": "title", "due_date": "due"}
 
 
 def _public(view: TaskView) -> TaskPublic:
@@ -75,14 +77,24 @@ def compat_list_tasks(
     status_filter: Annotated[
         Literal["all", "pending", "completed"], Query(alias="status", description="Filter.")
     ] = "all",
-    sort: Annotated[Literal["created"], Query(description="`created`: newest first.")] = "created",
+    sort: Annotated[
+        Literal["created", "title", "due_date"],
+        Query(
+            description=(
+                "`created`: newest first; `title`: A to Z (case-insensitive); "
+                "`due_date`: soonest due first, tasks without a due date last."
+            )
+        ),
+    ] = "created",
     limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 100,
     cursor: Annotated[
         str | None, Query(max_length=1024, description="From the `Link: rel=next` header.")
     ] = None,
 ) -> list[TaskPublic]:
     """List your tasks as a plain array; a `Link: <...>; rel="next"` header means more."""
-    query = TaskQuery(completed=_STATUS_FILTER[status_filter], limit=limit, cursor=cursor)
+    query = TaskQuery(
+        completed=_STATUS_FILTER[status_filter], sort=_SORTS[sort], limit=limit, cursor=cursor
+    )
     views, next_cursor = task_service.list_tasks(
         session=session, user_id=current_user.id, query=query, zone=current_user.timezone
     )
