@@ -49,9 +49,16 @@ class Pattern:
 
 # PostgreSQL cannot store U+0000 in text; refuse it everywhere so both databases agree.
 NO_NUL = Pattern(r"^[^\x00]*$", "must not contain NUL characters")
+# Python's whitespace (str.isspace), spelled out: `\s` means different sets in Python and in
+# the JavaScript-flavoured regexes that client generators and fuzzers read from the contract
+# (Python counts U+001C-U+001F and U+0085, JavaScript counts U+FEFF instead).
+WHITESPACE_CLASS = (
+    r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 # The same, and at least one character that is not whitespace.
 NOT_BLANK_NO_NUL = Pattern(
-    r"^[^\x00]*[^\s\x00][^\x00]*$", "must not be blank or contain NUL characters"
+    rf"^[^\x00]*[^{WHITESPACE_CLASS}\x00][^\x00]*$",
+    "must not be blank or contain NUL characters",
 )
 
 
