@@ -13,9 +13,20 @@ from types import FrameType
 from pydantic import ValidationError
 
 from app import admin, migrate
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 
 DEFAULT_CONTRACT = migrate.PROJECT_ROOT / "specs" / "2-backend-api" / "contracts" / "openapi.json"
+
+
+def serve_warnings(settings: Settings, workers: int) -> list[str]:
+    """Configurations that work but do not do what an operator probably expects."""
+    warnings = []
+    if workers > 1 and settings.rate_limit_enabled and not settings.redis_url:
+        warnings.append(
+            f"rate limits are counted per worker ({workers} workers allow {workers}x each "
+            "limit); set REDIS_URL to share one count"
+        )
+    return warnings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -35,6 +46,8 @@ def _serve(args: argparse.Namespace) -> int:
             return 1
         finally:
             engine.dispose()
+    for warning in serve_warnings(settings, args.workers):
+        print(f"tasks-api: warning: {warning}", file=sys.stderr)
     # uvicorn handles SIGTERM itself (stop accepting, let in-flight requests finish within
     # the grace period), then re-raises the signal once it is done. A no-op handler here
     # turns that re-raise into a normal return, so a clean shutdown exits 0, not 143.

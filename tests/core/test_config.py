@@ -199,3 +199,17 @@ def test_frontend_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert settings.local_accounts_enabled is False
     assert settings.compat_routes_enabled is False
     assert settings.auth_shared_secret is not None
+
+
+def test_several_workers_without_redis_are_warned_about() -> None:
+    from app.cli import serve_warnings
+
+    alone = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert serve_warnings(alone, 1) == []
+    [warning] = serve_warnings(alone, 4)
+    assert "REDIS_URL" in warning
+    assert "4x" in warning
+    shared = Settings(_env_file=None, redis_url="redis://127.0.0.1:6379/0")  # type: ignore[call-arg]
+    assert serve_warnings(shared, 4) == []
+    off = Settings(_env_file=None, rate_limit_enabled=False)  # type: ignore[call-arg]
+    assert serve_warnings(off, 4) == []

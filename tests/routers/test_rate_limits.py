@@ -2,6 +2,7 @@
 authenticated route per user; 429 problems with Retry-After; IETF RateLimit headers;
 X-Forwarded-For only from trusted proxies. Each runs with memory and with Redis storage."""
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -226,3 +227,22 @@ def test_redis_counts_are_shared_between_app_instances(
     assert_problem(_login(first, account.email, "wrong guess!"), 401)  # 3
     assert_problem(_login(second, account.email, account.password), 429)
     assert redis_only.keys(), "the counters live in Redis under the test's prefix"
+
+
+def test_unreachable_redis_fails_open_and_says_so(
+    make_client: Callable[..., TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Nothing listens on port 1: the limiter cannot count, so it lets requests through
+    # (availability over limiting) and logs an error for operators.
+    client = make_client(
+        rate_limit_enabled=True,
+        rate_limit_login_per_account="1/minute",
+        redis_url="redis://127.0.0.1:1/0",
+    )
+    with caplog.at_level(logging.ERROR, logger="app.rate_limit"):
+        account = make_account(client)
+        for _ in range(3):
+            response = _login(client, account.email, account.password)
+            assert response.status_code == 200
+            assert "ratelimit" not in response.headers
+    assert any("rate-limit storage failed" in r.getMessage() for r in caplog.records)
