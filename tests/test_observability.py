@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +46,14 @@ def json_lines(server: LiveServer) -> list[dict[str, Any]]:
 
 
 def lines_for(server: LiveServer, request_id: str) -> list[dict[str, Any]]:
-    return [line for line in json_lines(server) if line.get("request_id") == request_id]
+    """The request's lines, once its closing access line is written (just after the response
+    reaches the client, so it may lag a moment behind)."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [line for line in json_lines(server) if line.get("request_id") == request_id]
+        if any(line["logger"] == "app.access" for line in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
 
 
 # Logs -----------------------------------------------------------------------------------
@@ -133,7 +141,7 @@ def test_lines_outside_a_request_have_empty_request_fields() -> None:
 def test_text_logs_in_development(tmp_path: Path) -> None:
     with start_server(tmp_path, env={"LOG_FORMAT": ""}) as server:
         httpx2.get(server.url("/healthz"), headers={"X-Request-ID": "dev-request-1"})
-        text = server.log_text()
+    text = server.log_text()  # read after the server stopped: every line is written
     line = next(line for line in text.splitlines() if "dev-request-1" in line)
     assert "app.access" in line
     assert "GET /healthz 200" in line
@@ -206,8 +214,15 @@ def test_metrics_count_real_traffic_by_route_template(metered: LiveServer) -> No
     assert httpx2.get(metered.url("/api/v1/tasks")).status_code == 401
     assert httpx2.get(metered.url("/no/such/path")).status_code == 404
 
-    samples = scrape(metered)
     requests = "tasks_api_http_requests_total"
+    # A request is counted just after its response is sent; wait for the last one.
+    deadline = time.monotonic() + 10
+    while True:
+        samples = scrape(metered)
+        last = value(samples, requests, method="GET", route="unmatched", status="404")
+        if last or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     one = "/api/v1/tasks/{task_id}"
     assert value(samples, requests, method="GET", route=one, status="200") == 3
     assert value(samples, requests, method="GET", route=one, status="404") == 1
@@ -239,8 +254,9 @@ def test_metrics_count_rate_limit_rejections(metered: LiveServer) -> None:
         for _ in range(3)
     ]
     assert statuses == [401, 429, 429]
-    after = scrape(metered)
     limited = "tasks_api_rate_limited_total"
+    # Counted when the limiter refuses, before the 429 is sent: no wait needed.
+    after = scrape(metered)
     increase = sum(after[key] - before.get(key, 0.0) for key in after if key[0] == limited)
     assert increase == 2
 
