@@ -6,9 +6,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 PYTEST_ARGS ?=
+BENCH_PROFILE ?= full
+BENCH_WORKERS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck pytest openapi migrate clean
+.PHONY: help install run test lint typecheck pytest openapi migrate clean bench
 
 help:
 	@echo "make run      serve the API on $(HOST):$(PORT) (SQLite in ./data, migrated automatically)"
@@ -16,6 +18,7 @@ help:
 	@echo "make install  create $(VENV) with the app and its development tools"
 	@echo "make openapi  rewrite specs/2-backend-api/contracts/openapi.json from the app"
 	@echo "make migrate  apply migrations to DATABASE_URL"
+	@echo "make bench    load-test the API with wrk (BENCH_PROFILE=quick|sqlite|full, BENCH_WORKERS=1)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +35,8 @@ run: install
 	$(BIN)/tasks-api serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install
-	$(BIN)/ruff check backend tests migrations
-	$(BIN)/ruff format --check backend tests migrations
+	$(BIN)/ruff check backend tests migrations benchmarks
+	$(BIN)/ruff format --check backend tests migrations benchmarks
 
 typecheck: install
 	$(BIN)/mypy
@@ -48,6 +51,15 @@ openapi: install
 
 migrate: install
 	$(BIN)/tasks-api migrate
+
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+# Never part of `make test`: needs PostgreSQL on 127.0.0.1:5432 (or BENCH_ADMIN_URL) and wrk.
+bench: $(VENV)/.bench-installed
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python -m benchmarks.run --profile $(BENCH_PROFILE) --workers $(BENCH_WORKERS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401 - registers every table on the metadata
 from app.core.config import Settings
 from app.database import create_db_engine, normalize_database_url
+from app.migrate import include_name
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -17,6 +18,7 @@ def _configure(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_name=include_name,
         # SQLite cannot ALTER most things in place; batch mode copies the table.
         render_as_batch=connection.dialect.name == "sqlite",
     )

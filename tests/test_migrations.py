@@ -31,7 +31,9 @@ def _diff(url: str) -> list[object]:
     engine = create_engine(normalize_database_url(url))
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": migrate.include_name}
+            )
             return list(compare_metadata(context, SQLModel.metadata))
     finally:
         engine.dispose()
@@ -52,7 +54,7 @@ def test_upgrade_head_matches_models(empty_database_url: str) -> None:
 
 def test_downgrade_to_base_and_back(empty_database_url: str) -> None:
     migrate.upgrade(empty_database_url)
-    assert {"users", "tasks", "refresh_tokens"} <= _tables(empty_database_url)
+    assert {"users", "tasks", "refresh_tokens", "tags", "task_tags"} <= _tables(empty_database_url)
     migrate.downgrade(empty_database_url, "base")
     assert _tables(empty_database_url) <= {"alembic_version"}
     migrate.upgrade(empty_database_url)

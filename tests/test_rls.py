@@ -23,7 +23,7 @@ from sqlmodel import select
 from app import migrate
 from app.dependencies import CurrentUser, SessionDep
 from app.main import create_app
-from app.models import RefreshToken, Task
+from app.models import RefreshToken, Tag, Task, TaskTag
 from tests.conftest import ThrowawayPostgres, make_settings
 from tests.factories import Account, assert_problem, login, make_account, make_task
 
@@ -87,6 +87,16 @@ def _add_probes(app: FastAPI) -> None:
             session.rollback()
             return {"refused": "row-level security" in str(exc.orig)}
         return {"refused": False}
+
+    @app.get("/probe/unscoped-tags")
+    def unscoped_tags(session: SessionDep, current_user: CurrentUser) -> dict[str, Any]:
+        tags = session.exec(select(Tag)).all()  # no WHERE user_id: RLS must filter
+        links = session.exec(select(TaskTag)).all()
+        return {
+            "tag_owners": sorted({str(t.user_id) for t in tags}),
+            "tag_count": len(tags),
+            "link_owners": sorted({str(link.user_id) for link in links}),
+        }
 
     @app.get("/probe/anonymous")
     def anonymous(session: SessionDep) -> dict[str, int]:
@@ -214,3 +224,32 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
     assert {r.relname for r in rows} == owned
     assert all(r.relrowsecurity and r.relforcerowsecurity for r in rows)
     assert policies == owned
+
+
+def test_tags_obey_row_level_security(rls_client: TestClient) -> None:
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    mine = make_task(client, alice, title="invoice", tags=["work", "home"])
+    make_task(client, bob, title="invoice", tags=["WORK"])
+    seen = client.get("/probe/unscoped-tags", headers=alice.headers).json()
+    assert seen == {"tag_owners": [alice.id], "tag_count": 2, "link_owners": [alice.id]}
+    # The organising features work for an ordinary role under the policies.
+    listed = client.get(
+        "/api/v1/tasks",
+        params={"tag": "work", "q": "invoice", "sort": "-relevance"},
+        headers=alice.headers,
+    ).json()
+    assert [t["id"] for t in listed["items"]] == [mine["id"]]
+    stats = client.get("/api/v1/tasks/stats", headers=alice.headers).json()
+    assert [(t["name"], t["total"]) for t in stats["by_tag"]] == [("home", 1), ("work", 1)]
+    tags = {t["name"]: t["id"] for t in client.get("/api/v1/tags", headers=alice.headers).json()}
+    renamed = client.patch(
+        f"/api/v1/tags/{tags['home']}", json={"name": "Work"}, headers=alice.headers
+    )
+    assert_problem(renamed, 409)
+    deleted = client.delete(f"/api/v1/tags/{tags['home']}", headers=alice.headers)
+    assert deleted.status_code == 204
+    assert client.get(f"/api/v1/tasks/{mine['id']}", headers=alice.headers).json()["tags"] == [
+        "work"
+    ]
+    assert client.get("/probe/unscoped-tags", headers=bob.headers).json()["tag_count"] == 1

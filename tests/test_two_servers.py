@@ -100,12 +100,16 @@ def redis() -> Iterator[RedisTarget]:
     yield from redis_target()
 
 
-@pytest.fixture
+@pytest.fixture(params=["sqlite", "postgresql"])
 def servers(
-    redis: RedisTarget, tmp_path: Path, throwaway_postgres: ThrowawayPostgres
+    request: pytest.FixtureRequest, redis: RedisTarget, tmp_path: Path
 ) -> Iterator[list[Server]]:
-    # PostgreSQL, as in a real multi-instance deployment (SQLite is single-host).
-    database_url = throwaway_postgres.create()
+    # Two processes on one SQLite file (one host) or one PostgreSQL database.
+    if request.param == "sqlite":
+        database_url = f"sqlite:///{tmp_path / 'tasks.db'}"
+    else:
+        pg: ThrowawayPostgres = request.getfixturevalue("throwaway_postgres")
+        database_url = pg.create()
     migrate.upgrade(database_url)
     env = {
         key: value
@@ -220,3 +224,37 @@ def test_secrets_never_reach_the_server_logs(servers: list[Server]) -> None:
         assert secret not in logs
     assert "bearer" not in logs.lower()
     assert "authorization" not in logs.lower()
+
+
+def test_concurrent_refresh_with_one_token_keeps_the_session(servers: list[Server]) -> None:
+    # Two tabs refresh with the same token at the same moment, on different processes:
+    # exactly one wins, the loser is refused, and the winner's new pair keeps working
+    # (the grace window stops the loser from revoking the family).
+    a, b = servers
+    email = unique_email()
+    request(a.port, "POST", "/api/v1/auth/register", {"email": email, "password": PASSWORD})
+    _, _, pair = request(
+        a.port, "POST", "/api/v1/auth/token", form={"username": email, "password": PASSWORD}
+    )
+    barrier = threading.Barrier(2)
+    results: list[tuple[int, Any]] = []
+
+    def refresh(port: int) -> None:
+        barrier.wait()
+        status, _, body = request(
+            port, "POST", "/api/v1/auth/refresh", {"refresh_token": pair["refresh_token"]}
+        )
+        results.append((status, body))
+
+    threads = [threading.Thread(target=refresh, args=(s.port,)) for s in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in results) == [200, 401]
+    winner = next(body for status, body in results if status == 200)
+    again = request(
+        b.port, "POST", "/api/v1/auth/refresh", {"refresh_token": winner["refresh_token"]}
+    )
+    assert again[0] == 200
+    assert request(a.port, "GET", "/api/v1/users/me", token=winner["access_token"])[0] == 200

@@ -1,5 +1,6 @@
 """Engine and session factory for the embedded SQLite default and PostgreSQL (Neon included)."""
 
+import time
 import uuid
 import weakref
 from collections.abc import Iterator
@@ -8,11 +9,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from app.core.config import Settings
+from app.core.text_search import search_rank
 
 # PostgreSQL row-level security reads these transaction-local settings (see migration 0004).
 RLS_USER_SETTING = "app.user_id"
@@ -55,10 +58,39 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
+        # Keyword search on SQLite (PostgreSQL uses its full-text search instead).
+        dbapi_connection.create_function("tasks_search_rank", 3, search_rank, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before use only if it sat idle for `idle_seconds`.
+
+    Connections die while idle (server restarts, Neon's idle timeout, NAT and firewall
+    timeouts); pinging those keeps the pre-ping safety. A connection returned moments ago
+    is used at once: an unconditional pre-ping would cost a round trip on every request.
+    If one still turns out dead, SQLAlchemy sees the disconnect, invalidates the pool and
+    the next checkout connects afresh.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # `info` is cleared when a connection is replaced: a fresh one is never pinged.
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError("connection died while idle") from exc
 
 
 # Per engine: does its role obey row-level security? A superuser or BYPASSRLS role ignores
@@ -149,10 +181,10 @@ def create_db_engine(settings: Settings) -> Engine:
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         hide_parameters=True,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_ping_after_idle_seconds == 0,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
@@ -161,6 +193,9 @@ def create_db_engine(settings: Settings) -> Engine:
             "application_name": "tasks-api",
         },
     )
+    if settings.db_ping_after_idle_seconds > 0:
+        _ping_after_idle(engine, settings.db_ping_after_idle_seconds)
+    return engine
 
 
 def session_scope(engine: Engine) -> Iterator[Session]:

@@ -5,10 +5,11 @@ This is the only place where a bearer token is decoded.
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pwdlib import PasswordHash
@@ -42,27 +43,34 @@ TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency on the
+# thread pool, and each such hop costs more than the function itself.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_password_hash(request: Request) -> PasswordHash:
+async def get_password_hash(request: Request) -> PasswordHash:
     password_hash: PasswordHash = request.app.state.password_hash
     return password_hash
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # Opening a Session does no I/O (it connects on first use), so it happens on the event
+    # loop; closing may roll back over the network, so that runs on the thread pool.
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
 
-def get_provider_verifier(request: Request) -> ProviderVerifier | None:
+async def get_provider_verifier(request: Request) -> ProviderVerifier | None:
     verifier: ProviderVerifier | None = request.app.state.provider_verifier
     return verifier
 
@@ -212,7 +220,7 @@ def get_owned_task(task_id: str, session: SessionDep, current_user: CurrentUser)
 OwnedTask = Annotated[Task, Depends(get_owned_task)]
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """415 for a body that is not JSON, instead of a confusing validation error."""
     has_body = request.headers.get("content-length", "0") != "0" or (
         "transfer-encoding" in request.headers

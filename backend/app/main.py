@@ -28,7 +28,7 @@ from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.openapi import BEARER_SCHEME as BEARER_SCHEME_NAME
 from app.openapi import TasksAPI, refine
-from app.routers import auth, compat, docs, health, metrics, tasks, users
+from app.routers import auth, compat, docs, health, metrics, tags, tasks, users
 
 logger = logging.getLogger("app.main")
 
@@ -42,6 +42,7 @@ TAGS = [
     {"name": "auth", "description": "Accounts and tokens: register, log in, refresh, log out."},
     {"name": "users", "description": "The signed-in user's own profile."},
     {"name": "tasks", "description": "Your tasks. Other users' tasks do not exist for you."},
+    {"name": "tags", "description": "Your tags, created on the fly from task `tags`."},
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": compat.TAG, "description": compat.TAG_DESCRIPTION},
 ]
@@ -146,7 +147,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     if settings.local_accounts_enabled:
         app.include_router(auth.router)
-    for module in (users, tasks, health, docs, metrics):
+    for module in (users, tasks, tags, health, docs, metrics):
         app.include_router(module.router)
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:

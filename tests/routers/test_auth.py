@@ -16,7 +16,7 @@ def test_register_returns_user_without_hash(client: TestClient) -> None:
     body = response.json()
     assert body["email"] == "ada@example.com"
     assert body["name"] == "Ada"
-    assert set(body) == {"id", "email", "name", "created_at"}
+    assert set(body) == {"id", "email", "name", "timezone", "created_at"}
     assert "hash" not in response.text
     assert PASSWORD not in response.text
 

@@ -45,15 +45,38 @@ ACCOUNT_ROUTES = [
     ),
     ("POST", "/api/v1/auth/logout-all", None, 204),
 ]
-PROTECTED_ROUTES = ROUTES + ACCOUNT_ROUTES
+# The Hackathon II routes (routers/compat.py); {uid} is the caller's own id.
+COMPAT_ROUTES = [
+    ("GET", "/api/{uid}/tasks", None, 200),
+    ("POST", "/api/{uid}/tasks", {"title": "new"}, 201),
+    ("GET", "/api/{uid}/tasks/{id}", None, 200),
+    ("PUT", "/api/{uid}/tasks/{id}", {"title": "replaced"}, 200),
+    ("DELETE", "/api/{uid}/tasks/{id}", None, 204),
+    ("PATCH", "/api/{uid}/tasks/{id}/complete", None, 200),
+]
+PROTECTED_ROUTES = ROUTES + ACCOUNT_ROUTES + COMPAT_ROUTES
 PROTECTED_IDS = [f"{method} {path}" for method, path, _, _ in PROTECTED_ROUTES]
+# Routes that need a user but whose success case lives in their own tests ({id} here is a
+# task id, so an authorised call would be a 404 tag; what matters is that no bad token passes).
+OTHER_PROTECTED = [
+    ("GET", "/api/v1/tasks/stats", None, 200),
+    ("GET", "/api/v1/tags", None, 200),
+    ("PATCH", "/api/v1/tags/{id}", {"name": "renamed"}, 404),
+    ("DELETE", "/api/v1/tags/{id}", None, 404),
+]
+EVERY_PROTECTED = PROTECTED_ROUTES + OTHER_PROTECTED
+EVERY_IDS = [f"{method} {path}" for method, path, _, _ in EVERY_PROTECTED]
 
 
 def _call(
-    client: TestClient, route: tuple[str, str, Any, int], task_id: str, headers: dict[str, str]
+    client: TestClient,
+    route: tuple[str, str, Any, int],
+    task_id: str,
+    headers: dict[str, str],
+    user_id: str = "",
 ) -> Any:
     method, path, body, _ = route
-    return client.request(method, path.format(id=task_id), json=body, headers=headers)
+    return client.request(method, path.format(id=task_id, uid=user_id), json=body, headers=headers)
 
 
 def _expired(account: Account, settings: Settings) -> str:
@@ -173,7 +196,7 @@ BAD_TOKENS: dict[str, Callable[[Account, Settings], str]] = {
 def test_owner_succeeds(client: TestClient, route: tuple[str, str, Any, int]) -> None:
     owner = make_account(client)
     task = make_task(client, owner)
-    response = _call(client, route, task["id"], owner.headers)
+    response = _call(client, route, task["id"], owner.headers, owner.id)
     assert response.status_code == route[3], response.text
 
 
@@ -192,16 +215,16 @@ def test_other_user_sees_404_and_changes_nothing(
     assert after.json() == task
 
 
-@pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=PROTECTED_IDS)
+@pytest.mark.parametrize("route", EVERY_PROTECTED, ids=EVERY_IDS)
 def test_anonymous_is_401(client: TestClient, route: tuple[str, str, Any, int]) -> None:
     owner = make_account(client)
     task = make_task(client, owner)
-    response = _call(client, route, task["id"], {})
+    response = _call(client, route, task["id"], {}, owner.id)
     assert_problem(response, 401)
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
-@pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=PROTECTED_IDS)
+@pytest.mark.parametrize("route", EVERY_PROTECTED, ids=EVERY_IDS)
 def test_bad_tokens_are_401(
     client: TestClient, settings: Settings, route: tuple[str, str, Any, int]
 ) -> None:
@@ -211,7 +234,7 @@ def test_bad_tokens_are_401(
     task = make_task(client, owner)
     for kind, make_token in BAD_TOKENS.items():
         token = make_token(owner, settings)
-        response = _call(client, route, task["id"], {"Authorization": f"Bearer {token}"})
+        response = _call(client, route, task["id"], {"Authorization": f"Bearer {token}"}, owner.id)
         assert response.status_code == 401, f"{kind}: {response.status_code} {response.text}"
         body = assert_problem(response, 401)
         assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"', kind
@@ -228,27 +251,27 @@ def test_over_long_token_is_refused_before_verification(settings: Settings) -> N
         decode_access_token("a" * (1024 * 1024), settings=settings)
 
 
-@pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=PROTECTED_IDS)
+@pytest.mark.parametrize("route", EVERY_PROTECTED, ids=EVERY_IDS)
 def test_deleted_user_token_is_401(client: TestClient, route: tuple[str, str, Any, int]) -> None:
     owner = make_account(client)
     task = make_task(client, owner)
     assert client.delete("/api/v1/users/me", headers=owner.headers).status_code == 204
-    response = _call(client, route, task["id"], owner.headers)
+    response = _call(client, route, task["id"], owner.headers, owner.id)
     assert_problem(response, 401)
 
 
-@pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=PROTECTED_IDS)
-def test_account_routes_succeed_for_the_owner(
+@pytest.mark.parametrize("route", EVERY_PROTECTED, ids=EVERY_IDS)
+def test_protected_routes_succeed_for_the_owner(
     client: TestClient, route: tuple[str, str, Any, int]
 ) -> None:
     owner = make_account(client)
     task = make_task(client, owner)
-    response = _call(client, route, task["id"], owner.headers)
+    response = _call(client, route, task["id"], owner.headers, owner.id)
     assert response.status_code == route[3], response.text
 
 
 @pytest.mark.parametrize("revocation", ["password-change", "logout-all"])
-@pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=PROTECTED_IDS)
+@pytest.mark.parametrize("route", EVERY_PROTECTED, ids=EVERY_IDS)
 def test_token_issued_before_revocation_is_401(
     client: TestClient, route: tuple[str, str, Any, int], revocation: str
 ) -> None:
@@ -263,6 +286,6 @@ def test_token_issued_before_revocation_is_401(
         assert changed.status_code == 200, changed.text
     else:
         assert client.post("/api/v1/auth/logout-all", headers=owner.headers).status_code == 204
-    response = _call(client, route, task["id"], owner.headers)
+    response = _call(client, route, task["id"], owner.headers, owner.id)
     assert_problem(response, 401)
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'

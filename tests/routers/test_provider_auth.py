@@ -306,3 +306,21 @@ def test_concurrent_first_sight_creates_one_user(engine: Engine) -> None:
         with Session(engine) as db:
             db.execute(delete(User).where(col(User.auth_issuer) == issuer))
             db.commit()
+
+
+def test_provider_user_cannot_change_a_password_or_log_out_everywhere_here(
+    pclient: TestClient, provider: JwksServer
+) -> None:
+    # Their password and sessions live with the provider; answering 204 would be a lie.
+    sub = f"ba-{uuid.uuid4().hex}"
+    token = sign(key_for(provider, "EdDSA"), claims(sub=sub))
+    changed = pclient.post(
+        "/api/v1/users/me/password",
+        json={"current_password": "anything at all", "new_password": "a new passphrase"},
+        headers=bearer(token),
+    )
+    body = assert_problem(changed, 409)
+    assert body["type"] == "/problems/provider-account"
+    logout_all = pclient.post("/api/v1/auth/logout-all", headers=bearer(token))
+    assert_problem(logout_all, 409)
+    assert pclient.get("/api/v1/users/me", headers=bearer(token)).status_code == 200

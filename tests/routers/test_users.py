@@ -50,3 +50,27 @@ def test_delete_me_removes_account_tasks_and_tokens(client: TestClient) -> None:
     # The email is free again.
     again = make_account(client, email=account.email)
     assert client.get("/api/v1/tasks", headers=again.headers).json()["items"] == []
+
+
+def test_timezone_defaults_to_utc_and_can_be_changed(client: TestClient) -> None:
+    account = make_account(client)
+    assert client.get("/api/v1/users/me", headers=account.headers).json()["timezone"] == "UTC"
+    response = client.patch(
+        "/api/v1/users/me", json={"timezone": "Europe/Berlin"}, headers=account.headers
+    )
+    assert response.status_code == 200
+    assert response.json()["timezone"] == "Europe/Berlin"
+    assert response.json()["name"] is None
+    again = client.get("/api/v1/users/me", headers=account.headers).json()
+    assert again["timezone"] == "Europe/Berlin"
+
+
+def test_unknown_or_null_timezone_is_422(client: TestClient) -> None:
+    account = make_account(client)
+    for zone in ("Mars/Olympus", "", "../../etc/passwd", "utc ", "Europe/berlin", None, 5):
+        response = client.patch(
+            "/api/v1/users/me", json={"timezone": zone}, headers=account.headers
+        )
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["loc"] == ["body", "timezone"], zone
+    assert client.get("/api/v1/users/me", headers=account.headers).json()["timezone"] == "UTC"

@@ -44,6 +44,17 @@ class TaskNotFound(NotFound):
     detail = "Task not found."
 
 
+class TagNotFound(NotFound):
+    detail = "Tag not found."
+
+
+class TagNameTaken(DomainError):
+    status = 409
+    type_ = "/problems/tag-name-taken"
+    title = "Tag name taken"
+    detail = "You already have a tag with this name (names are case-insensitive)."
+
+
 class EmailTaken(DomainError):
     status = 409
     type_ = "/problems/email-taken"
@@ -78,11 +89,14 @@ class WrongCurrentPassword(DomainError):
     detail = "The current password is incorrect."
 
 
-class NoLocalPassword(DomainError):
+class ProviderAccount(DomainError):
+    """The account signs in through an identity provider: its password and sessions live
+    there, not here."""
+
     status = 409
-    type_ = "/problems/no-local-password"
-    title = "No password here"
-    detail = "This account signs in through an external provider; change the password there."
+    type_ = "/problems/provider-account"
+    title = "Managed by the identity provider"
+    detail = "This account signs in through an identity provider; manage it there."
 
 
 class RateLimited(DomainError):

@@ -1,7 +1,7 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Index, Text
+from sqlalchemy import CheckConstraint, Date, Index, SmallInteger, Text, UniqueConstraint
 from sqlmodel import Column, Field, ForeignKey, SQLModel, Uuid
 
 from app.models.base import UTCDateTime, utcnow
@@ -12,6 +12,12 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         # Serves the default listing: one user's tasks, newest first, keyset on (created_at, id).
         Index("ix_tasks_user_id_created_at_id", "user_id", "created_at", "id"),
+        # Serves `sort=due` and the due-date filters; NULLs sort last, like the API.
+        Index("ix_tasks_user_id_due_sort_id", "user_id", "due_sort", "id"),
+        # The target of task_tags' composite foreign key: a tag link carries the task's owner.
+        UniqueConstraint("id", "user_id"),
+        CheckConstraint("priority BETWEEN 0 AND 3", name="priority_range"),
+        CheckConstraint("due_date IS NULL OR due_at IS NULL", name="one_due_kind"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -24,6 +30,14 @@ class Task(SQLModel, table=True):
     completed_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
+    # 0 none, 1 low, 2 medium, 3 high: a number so that sorting by priority is plain ORDER BY.
+    priority: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False))
+    # An all-day due date, with no time zone at all ...
+    due_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    # ... or a due moment (stored in UTC). At most one of the two is set.
+    due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # The one sortable due key: due_at, or 00:00 UTC of due_date. Written with the two above.
+    due_sort: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -26,6 +26,8 @@ class User(SQLModel, table=True):
     token_version: int = Field(default=0)
     auth_issuer: str | None = Field(default=None, max_length=255)
     auth_subject: str | None = Field(default=None, max_length=255)
+    # IANA zone name; decides "today" and "overdue" for all-day due dates.
+    timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

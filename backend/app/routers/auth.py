@@ -101,7 +101,7 @@ def logout(body: RefreshRequest, session: SessionDep) -> Response:
     "/logout-all",
     summary="Log out everywhere",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 429),
+    responses=problem_responses(401, 409, 429),
 )
 def logout_all(session: SessionDep, current_user: CurrentUser) -> Response:
     """Log out everywhere: revoke every refresh token and every access token issued so far."""

@@ -16,7 +16,9 @@ from app.dependencies import CurrentUser, OwnedTask, SessionDep, SettingsDep, re
 from app.models import User
 from app.schemas.common import problem_responses
 from app.schemas.task import CompleteRequest, TaskCreate, TaskPublic, TaskUpdate
+from app.schemas.task_query import TaskQuery
 from app.services import tasks as task_service
+from app.services.tasks import TaskView
 
 TAG = "hackathon-compat"
 TAG_DESCRIPTION = (
@@ -28,6 +30,10 @@ TAG_DESCRIPTION = (
 
 _STATUS_FILTER: dict[str, bool | None] = {"all": None, "pending": False, "completed": True}
 _MISMATCH = (403, 404)
+
+
+def _public(view: TaskView) -> TaskPublic:
+    return TaskPublic.from_task(view.task, view.tags)
 
 
 def path_user_id(user: User) -> str:
@@ -71,17 +77,14 @@ def compat_list_tasks(
     ] = None,
 ) -> list[TaskPublic]:
     """List your tasks as a plain array; a `Link: <...>; rel="next"` header means more."""
-    items, next_cursor = task_service.list_tasks(
-        session=session,
-        user_id=current_user.id,
-        completed=_STATUS_FILTER[status_filter],
-        limit=limit,
-        cursor=cursor,
+    query = TaskQuery(completed=_STATUS_FILTER[status_filter], limit=limit, cursor=cursor)
+    views, next_cursor = task_service.list_tasks(
+        session=session, user_id=current_user.id, query=query, zone=current_user.timezone
     )
     if next_cursor is not None:
         next_url = request.url.include_query_params(cursor=next_cursor)
         response.headers["Link"] = f'<{next_url.path}?{next_url.query}>; rel="next"'
-    return [TaskPublic.model_validate(task) for task in items]
+    return [_public(view) for view in views]
 
 
 @router.post(
@@ -100,18 +103,18 @@ def compat_create_task(
     response: Response,
 ) -> TaskPublic:
     """Create a task. The `Location` header points at it."""
-    task = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
-    location = request.url_for("compat_get_task", user_id=user_id, task_id=str(task.id))
+    view = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
+    location = request.url_for("compat_get_task", user_id=user_id, task_id=str(view.task.id))
     response.headers["Location"] = str(location.path)
-    return TaskPublic.model_validate(task)
+    return _public(view)
 
 
 @router.get(
     "/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404, *_MISMATCH)
 )
-def compat_get_task(task: OwnedTask) -> TaskPublic:
+def compat_get_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
     """One of your tasks."""
-    return TaskPublic.model_validate(task)
+    return _public(task_service.view_task(session=session, user_id=current_user.id, task=task))
 
 
 @router.put(
@@ -124,10 +127,10 @@ def compat_update_task(
     task_in: TaskUpdate, task: OwnedTask, session: SessionDep, current_user: CurrentUser
 ) -> TaskPublic:
     """Update a task: the fields sent change, the others stay (like PATCH /api/v1/tasks/{id})."""
-    task = task_service.update_task(
+    view = task_service.update_task(
         session=session, user_id=current_user.id, task=task, task_in=task_in
     )
-    return TaskPublic.model_validate(task)
+    return _public(view)
 
 
 @router.delete(
@@ -155,7 +158,7 @@ def compat_complete_task(
 ) -> TaskPublic:
     """No body: toggle completion. `{"completed": true|false}`: set it (safe to retry)."""
     completed = (not task.completed) if body is None else body.completed
-    task = task_service.set_completed(
+    view = task_service.set_completed(
         session=session, user_id=current_user.id, task=task, completed=completed
     )
-    return TaskPublic.model_validate(task)
+    return _public(view)

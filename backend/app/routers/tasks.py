@@ -5,11 +5,25 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from app.dependencies import CurrentUser, OwnedTask, SessionDep, require_json
 from app.schemas.common import problem_responses
 from app.schemas.task import TaskCreate, TaskPage, TaskPublic, TaskReplace, TaskUpdate
+from app.schemas.task_query import CountPair, TagCount, TaskQuery, TaskStats
+from app.services import tags as tag_service
 from app.services import tasks as task_service
+from app.services.tasks import TaskView
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 _BODY_ERRORS = (400, 401, 413, 415, 422, 429)
+
+
+def _public(view: TaskView) -> TaskPublic:
+    return TaskPublic.from_task(view.task, view.tags)
+
+
+def _json(model: TaskPublic | TaskPage, status_code: int = 200, **headers: str) -> Response:
+    # Serialized once, straight to bytes. Returning the model instead would make FastAPI
+    # validate it a second time against response_model (and, for a sync route, on another
+    # thread-pool hop) before encoding it. response_model still documents the shape.
+    return Response(model.model_dump_json(), status_code, headers, media_type="application/json")
 
 
 @router.get(
@@ -19,23 +33,42 @@ _BODY_ERRORS = (400, 401, 413, 415, 422, 429)
     responses=problem_responses(400, 401, 422, 429),
 )
 def list_tasks(
-    session: SessionDep,
-    current_user: CurrentUser,
-    completed: Annotated[
-        bool | None, Query(description="Only completed (`true`) or open (`false`) tasks.")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 50,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=1024, description="`next_cursor` from the previous page."),
-    ] = None,
-) -> TaskPage:
-    """List your tasks, newest first, a page at a time."""
-    items, next_cursor = task_service.list_tasks(
-        session=session, user_id=current_user.id, completed=completed, limit=limit, cursor=cursor
+    query: Annotated[TaskQuery, Query()], session: SessionDep, current_user: CurrentUser
+) -> Response:
+    """List your tasks a page at a time: filter, search and sort (newest first by default)."""
+    views, next_cursor = task_service.list_tasks(
+        session=session, user_id=current_user.id, query=query, zone=current_user.timezone
     )
-    return TaskPage(
-        items=[TaskPublic.model_validate(task) for task in items], next_cursor=next_cursor
+    return _json(TaskPage(items=[_public(view) for view in views], next_cursor=next_cursor))
+
+
+# Declared before /{task_id}, so "stats" is never read as a task id.
+@router.get(
+    "/stats",
+    summary="Count your tasks",
+    response_model=TaskStats,
+    responses=problem_responses(401, 429),
+)
+def get_task_stats(session: SessionDep, current_user: CurrentUser) -> TaskStats:
+    """Counts of your tasks: open, completed, overdue, due today, by priority and by tag."""
+    stats = task_service.task_stats(
+        session=session, user_id=current_user.id, zone=current_user.timezone
+    )
+    tags = tag_service.list_tags(session=session, user_id=current_user.id)
+    return TaskStats(
+        total=stats.total,
+        open=stats.total - stats.completed,
+        completed=stats.completed,
+        overdue=stats.overdue,
+        due_today=stats.due_today,
+        by_priority={
+            priority: CountPair(open=open_, total=total)
+            for priority, (open_, total) in stats.by_priority.items()
+        },
+        by_tag=[
+            TagCount(id=tag.id, name=tag.name, open=tag.open_tasks, total=tag.total_tasks)
+            for tag in tags
+        ],
     )
 
 
@@ -52,12 +85,11 @@ def create_task(
     session: SessionDep,
     current_user: CurrentUser,
     request: Request,
-    response: Response,
-) -> TaskPublic:
+) -> Response:
     """Create a task. The `Location` header points at it."""
-    task = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
-    response.headers["Location"] = str(request.url_for("get_task", task_id=str(task.id)).path)
-    return TaskPublic.model_validate(task)
+    view = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
+    location = str(request.url_for("get_task", task_id=str(view.task.id)).path)
+    return _json(_public(view), status.HTTP_201_CREATED, Location=location)
 
 
 @router.get(
@@ -66,9 +98,11 @@ def create_task(
     response_model=TaskPublic,
     responses=problem_responses(401, 404, 429),
 )
-def get_task(task: OwnedTask) -> TaskPublic:
+def get_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """One of your tasks."""
-    return TaskPublic.model_validate(task)
+    return _json(
+        _public(task_service.view_task(session=session, user_id=current_user.id, task=task))
+    )
 
 
 @router.patch(
@@ -80,12 +114,12 @@ def get_task(task: OwnedTask) -> TaskPublic:
 )
 def update_task(
     task_in: TaskUpdate, task: OwnedTask, session: SessionDep, current_user: CurrentUser
-) -> TaskPublic:
+) -> Response:
     """Change some fields. Send `"description": null` to clear the description."""
-    task = task_service.update_task(
+    view = task_service.update_task(
         session=session, user_id=current_user.id, task=task, task_in=task_in
     )
-    return TaskPublic.model_validate(task)
+    return _json(_public(view))
 
 
 @router.put(
@@ -97,12 +131,12 @@ def update_task(
 )
 def replace_task(
     task_in: TaskReplace, task: OwnedTask, session: SessionDep, current_user: CurrentUser
-) -> TaskPublic:
+) -> Response:
     """Replace every client field; omitted optional fields return to their defaults."""
-    task = task_service.replace_task(
+    view = task_service.replace_task(
         session=session, user_id=current_user.id, task=task, task_in=task_in
     )
-    return TaskPublic.model_validate(task)
+    return _json(_public(view))
 
 
 @router.delete(
@@ -123,12 +157,12 @@ def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser)
     response_model=TaskPublic,
     responses=problem_responses(401, 404, 429),
 )
-def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
+def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Mark a task done. Safe to retry: completing a completed task changes nothing."""
-    task = task_service.set_completed(
+    view = task_service.set_completed(
         session=session, user_id=current_user.id, task=task, completed=True
     )
-    return TaskPublic.model_validate(task)
+    return _json(_public(view))
 
 
 @router.post(
@@ -137,9 +171,9 @@ def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUse
     response_model=TaskPublic,
     responses=problem_responses(401, 404, 429),
 )
-def reopen_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
+def reopen_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Mark a task not done. Safe to retry."""
-    task = task_service.set_completed(
+    view = task_service.set_completed(
         session=session, user_id=current_user.id, task=task, completed=False
     )
-    return TaskPublic.model_validate(task)
+    return _json(_public(view))

@@ -36,7 +36,7 @@ def get_me(current_user: CurrentUser) -> UserPublic:
     responses=problem_responses(400, 401, 413, 415, 422, 429),
 )
 def update_me(user_in: UserUpdate, session: SessionDep, current_user: CurrentUser) -> UserPublic:
-    """Change the signed-in user's profile (the name)."""
+    """Change the signed-in user's profile: the name and the time zone."""
     user = user_service.update_user(session=session, user=current_user, user_in=user_in)
     return UserPublic.model_validate(user)
 

@@ -5,29 +5,29 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 
-def _reject_nul(value: str) -> str:
+def reject_nul(value: str) -> str:
     # PostgreSQL cannot store U+0000 in text; refuse it everywhere so both databases agree.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     return value
 
 
-NoNulStr = Annotated[str, AfterValidator(_reject_nul)]
+NoNulStr = Annotated[str, AfterValidator(reject_nul)]
 
 
 # Strings are trimmed of surrounding whitespace, then length-checked, and refuse NUL.
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
-    AfterValidator(_reject_nul),
+    AfterValidator(reject_nul),
 ]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=10_000), AfterValidator(_reject_nul)
+    str, StringConstraints(strip_whitespace=True, max_length=10_000), AfterValidator(reject_nul)
 ]
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_reject_nul),
+    AfterValidator(reject_nul),
 ]
 
 

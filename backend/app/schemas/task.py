@@ -1,10 +1,14 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.models import Task
 from app.schemas.common import Description, StrictInput, Title
+from app.schemas.values import DUE_EXAMPLES, Due, Priority, TagName, tag_key
+
+MAX_TAGS_PER_TASK = 20
 
 # Fields the API itself sets. A client may send back what it received; they are ignored.
 READ_ONLY_FIELDS = frozenset({"id", "completed_at", "created_at", "updated_at"})
@@ -13,7 +17,25 @@ _TASK_EXAMPLE: dict[str, Any] = {
     "title": "Send the invoice",
     "description": "PDF to accounts@example.com",
     "completed": False,
+    "priority": "high",
+    "due": "2026-12-01",
+    "tags": ["work", "billing"],
 }
+
+_PRIORITY_HELP = "`none` (the default), `low`, `medium` or `high`."
+_TAGS_HELP = (
+    "Tag names, created on the fly: 1 to 50 characters after trimming, at most 20. Names are "
+    "unique per user case-insensitively (the first spelling wins); duplicates are merged."
+)
+
+
+def _merge_tags(names: list[str]) -> list[str]:
+    merged: dict[str, str] = {}
+    for name in names:
+        merged.setdefault(tag_key(name), name)
+    if len(merged) > MAX_TAGS_PER_TASK:
+        raise ValueError(f"at most {MAX_TAGS_PER_TASK} tags per task")
+    return list(merged.values())
 
 
 class _TaskInput(StrictInput):
@@ -31,6 +53,11 @@ class TaskCreate(_TaskInput):
     title: Title = Field(description="1 to 255 characters after trimming.")
     description: Description | None = Field(default=None, description="Up to 10,000 characters.")
     completed: bool = False
+    priority: Priority = Field(default=Priority.none, description=_PRIORITY_HELP)
+    due: Due | None = Field(default=None, description="When the task is due; null for never.")
+    tags: list[TagName] = Field(default_factory=list, description=_TAGS_HELP)
+
+    _merge = field_validator("tags")(_merge_tags)
 
 
 class TaskReplace(TaskCreate):
@@ -45,8 +72,18 @@ class TaskUpdate(_TaskInput):
     title: Title | None = Field(default=None, description="Cannot be null.")
     description: Description | None = None
     completed: bool | None = Field(default=None, description="Cannot be null.")
+    priority: Priority | None = Field(default=None, description="Cannot be null.")
+    due: Due | None = Field(default=None, description="`null` clears the due date.")
+    tags: list[TagName] | None = Field(
+        default=None, description="Replaces the task's tags; `[]` removes them all."
+    )
 
-    @field_validator("title", "completed")
+    @field_validator("tags")
+    @classmethod
+    def _merge(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _merge_tags(value)
+
+    @field_validator("title", "completed", "priority", "tags")
     @classmethod
     def _not_null(cls, value: object) -> object:
         # Only runs for values the client sent, so an explicit null lands here.
@@ -57,7 +94,6 @@ class TaskUpdate(_TaskInput):
 
 class TaskPublic(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
@@ -76,8 +112,29 @@ class TaskPublic(BaseModel):
     description: str | None
     completed: bool
     completed_at: datetime | None
+    priority: Priority
+    due: datetime | date | None = Field(
+        description="An all-day date (`YYYY-MM-DD`) or a UTC date-time; null when not due.",
+        examples=DUE_EXAMPLES,
+    )
+    tags: list[str] = Field(description="Tag names, sorted case-insensitively.")
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def from_task(cls, task: Task, tags: list[str]) -> "TaskPublic":
+        return cls(
+            id=task.id,
+            title=task.title,
+            description=task.description,
+            completed=task.completed,
+            completed_at=task.completed_at,
+            priority=Priority.from_level(task.priority),
+            due=task.due_date if task.due_date is not None else task.due_at,
+            tags=tags,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+        )
 
 
 class TaskPage(BaseModel):

@@ -2,9 +2,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from app.schemas.common import Name, NoNulStr, StrictInput
+from app.schemas.values import TimeZoneName
 
 Password = Annotated[NoNulStr, StringConstraints(min_length=8, max_length=128)]
 
@@ -22,9 +23,22 @@ class UserCreate(StrictInput):
 
 
 class UserUpdate(StrictInput):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Ada Lovelace"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Ada Lovelace", "timezone": "Europe/London"}]}
+    )
 
     name: Name | None = Field(default=None, description="`null` clears the name.")
+    timezone: TimeZoneName | None = Field(
+        default=None,
+        description='IANA time zone for "today" and "overdue"; cannot be null.',
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
 
 
 class UserPublic(BaseModel):
@@ -36,6 +50,7 @@ class UserPublic(BaseModel):
                     "id": "3f2b8c1e-5a4d-4e8f-9b7a-2c1d0e9f8a7b",
                     "email": "ada@example.com",
                     "name": "Ada",
+                    "timezone": "UTC",
                     "created_at": "2026-11-24T09:30:00Z",
                 }
             ]
@@ -47,6 +62,7 @@ class UserPublic(BaseModel):
         description="Null only for users from an external provider without a verified email."
     )
     name: str | None
+    timezone: str
     created_at: datetime
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.core.config import Settings
-from app.core.errors import InvalidRefreshToken
+from app.core.errors import InvalidRefreshToken, ProviderAccount
 from app.core.security import create_access_token, hash_refresh_token, new_refresh_token
 from app.database import bind_session_to_refresh_token, bind_session_to_user
 from app.models import RefreshToken, User
@@ -164,6 +164,11 @@ def bump_token_version(*, session: Session, user: User) -> None:
 def revoke_all_sessions(*, session: Session, user: User) -> None:
     """Log the user out everywhere: every refresh token is revoked and every access token
     minted so far stops working (its `ver` claim no longer matches)."""
+    if user.auth_issuer:
+        # Provider tokens carry no `ver` and are not ours to revoke: saying 204 would lie.
+        raise ProviderAccount(
+            "This account's sessions are managed by its identity provider; sign out there."
+        )
     bump_token_version(session=session, user=user)
     session.commit()
     security_log.info(

@@ -1,20 +1,50 @@
 """Task queries and writes. Every function is scoped by the owner's user_id."""
 
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import UTC, date, datetime, time
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, tuple_
-from sqlmodel import Session, col, select
+from sqlalchemy import delete, func, select
+from sqlmodel import Session, col
 
-from app.core.errors import InvalidCursor, TaskNotFound
+from app.core.errors import TaskNotFound
 from app.models import Task
 from app.models.base import utcnow
 from app.schemas.task import TaskCreate, TaskReplace, TaskUpdate
+from app.schemas.task_query import TaskQuery
+from app.schemas.values import Priority
+from app.services import tags as tag_service
 from app.services.cursors import decode_cursor, encode_cursor, query_fingerprint
+from app.services.task_filters import (
+    after_cursor,
+    build_filters,
+    cursor_value,
+    due_today_condition,
+    order_by,
+    overdue_condition,
+    sort_columns,
+)
 
 
-def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) -> Task:
+class TaskView(NamedTuple):
+    """A task with its tag names, as the API shows it."""
+
+    task: Task
+    tags: list[str]
+
+
+def _set_due(task: Task, due: date | datetime | None) -> None:
+    if isinstance(due, datetime):
+        task.due_date, task.due_at, task.due_sort = None, due, due
+    elif isinstance(due, date):
+        # All-day dates stay plain dates; only the sort key places them at 00:00 UTC.
+        task.due_date, task.due_at = due, None
+        task.due_sort = datetime.combine(due, time(), UTC)
+    else:
+        task.due_date = task.due_at = task.due_sort = None
+
+
+def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) -> TaskView:
     now = utcnow()
     task = Task(
         user_id=user_id,
@@ -22,19 +52,33 @@ def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) ->
         description=task_in.description,
         completed=task_in.completed,
         completed_at=now if task_in.completed else None,
+        priority=task_in.priority.level,
         created_at=now,
         updated_at=now,
     )
+    _set_due(task, task_in.due)
     session.add(task)
+    tags: list[str] = []
+    if task_in.tags:
+        session.flush()  # the task row must exist before task_tags can refer to it
+        tags = tag_service.set_task_tags(
+            session=session, user_id=user_id, task_id=task.id, names=task_in.tags
+        )
     session.commit()
-    return task
+    return TaskView(task, tags)
 
 
 def get_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> Task | None:
     """The task if it exists and belongs to user_id; otherwise None (the same answer)."""
-    return session.exec(
+    return session.scalars(
         select(Task).where(col(Task.id) == task_id, col(Task.user_id) == user_id)
     ).first()
+
+
+def view_task(*, session: Session, user_id: uuid.UUID, task: Task) -> TaskView:
+    _check_owner(task, user_id)
+    names = tag_service.tag_names_for_tasks(session=session, user_id=user_id, task_ids=[task.id])
+    return TaskView(task, names[task.id])
 
 
 def _check_owner(task: Task, user_id: uuid.UUID) -> None:
@@ -51,46 +95,66 @@ def _apply_completed(task: Task, completed: bool, now: datetime) -> None:
     task.completed = completed
 
 
-def _save(session: Session, task: Task, now: datetime) -> Task:
+def _save(session: Session, task: Task, now: datetime, tags: list[str] | None = None) -> TaskView:
     task.updated_at = now
     session.add(task)
+    if tags is not None:
+        session.flush()
+        names = tag_service.set_task_tags(
+            session=session, user_id=task.user_id, task_id=task.id, names=tags
+        )
     session.commit()
-    return task
+    if tags is None:
+        return view_task(session=session, user_id=task.user_id, task=task)
+    return TaskView(task, names)
 
 
-def update_task(*, session: Session, user_id: uuid.UUID, task: Task, task_in: TaskUpdate) -> Task:
+def update_task(
+    *, session: Session, user_id: uuid.UUID, task: Task, task_in: TaskUpdate
+) -> TaskView:
     _check_owner(task, user_id)
     changes = task_in.model_dump(exclude_unset=True)
     if not changes:
-        return task
+        return view_task(session=session, user_id=user_id, task=task)
     now = utcnow()
     if "completed" in changes:
         _apply_completed(task, changes.pop("completed"), now)
+    if "priority" in changes:
+        task.priority = Priority(changes.pop("priority")).level
+    if "due" in changes:
+        changes.pop("due")
+        _set_due(task, task_in.due)
+    tags: list[str] | None = changes.pop("tags", None)
     for field, value in changes.items():
         setattr(task, field, value)
-    return _save(session, task, now)
+    return _save(session, task, now, tags)
 
 
-def replace_task(*, session: Session, user_id: uuid.UUID, task: Task, task_in: TaskReplace) -> Task:
+def replace_task(
+    *, session: Session, user_id: uuid.UUID, task: Task, task_in: TaskReplace
+) -> TaskView:
     _check_owner(task, user_id)
     now = utcnow()
     task.title = task_in.title
     task.description = task_in.description
+    task.priority = task_in.priority.level
+    _set_due(task, task_in.due)
     _apply_completed(task, task_in.completed, now)
-    return _save(session, task, now)
+    return _save(session, task, now, list(task_in.tags))
 
 
-def set_completed(*, session: Session, user_id: uuid.UUID, task: Task, completed: bool) -> Task:
+def set_completed(*, session: Session, user_id: uuid.UUID, task: Task, completed: bool) -> TaskView:
     """Complete or reopen. Idempotent: a retry leaves the task (and updated_at) unchanged."""
     _check_owner(task, user_id)
     if task.completed == completed:
-        return task
+        return view_task(session=session, user_id=user_id, task=task)
     now = utcnow()
     _apply_completed(task, completed, now)
     return _save(session, task, now)
 
 
 def delete_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> bool:
+    # Its tag links go with it (ON DELETE CASCADE); the tags stay.
     result = session.execute(
         delete(Task).where(col(Task.id) == task_id, col(Task.user_id) == user_id)
     )
@@ -98,41 +162,70 @@ def delete_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> 
     return bool(getattr(result, "rowcount", 0))
 
 
-def _cursor_values(task: Task) -> list[Any]:
-    return [task.created_at.isoformat(), str(task.id)]
-
-
-def _parse_cursor_values(values: list[Any]) -> tuple[datetime, uuid.UUID]:
-    try:
-        created_at = datetime.fromisoformat(values[0])
-        task_id = uuid.UUID(values[1])
-    except (IndexError, TypeError, ValueError) as exc:
-        raise InvalidCursor from exc
-    if created_at.tzinfo is None or len(values) != 2:
-        raise InvalidCursor
-    return created_at, task_id
-
-
 def list_tasks(
     *,
     session: Session,
     user_id: uuid.UUID,
-    completed: bool | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> tuple[list[Task], str | None]:
-    """One page, newest first, by keyset on (created_at, id): no OFFSET, no COUNT."""
-    fingerprint = query_fingerprint({"completed": completed, "sort": "-created_at"})
-    stmt = select(Task).where(col(Task.user_id) == user_id)
-    if completed is not None:
-        stmt = stmt.where(col(Task.completed) == completed)
-    if cursor is not None:
-        created_at, task_id = _parse_cursor_values(decode_cursor(cursor, fingerprint))
-        # A plain tuple on the right takes the column types (UTC handling, UUID storage).
-        stmt = stmt.where(tuple_(col(Task.created_at), col(Task.id)) < (created_at, task_id))
-    stmt = stmt.order_by(col(Task.created_at).desc(), col(Task.id).desc()).limit(limit + 1)
-    rows = list(session.exec(stmt))
-    if len(rows) <= limit:
-        return rows, None
-    page = rows[:limit]
-    return page, encode_cursor(_cursor_values(page[-1]), fingerprint)
+    query: TaskQuery,
+    zone: str = "UTC",
+    now: datetime | None = None,
+) -> tuple[list[TaskView], str | None]:
+    """One page in the requested order, by keyset on the sort keys and the id: no OFFSET,
+    no COUNT. Two queries: the page, then the tags of its tasks."""
+    dialect = session.get_bind().dialect.name
+    where, rank = build_filters(
+        user_id=user_id, query=query, zone=zone, now=now or utcnow(), dialect=dialect
+    )
+    columns = sort_columns(query.sort_keys, dialect=dialect, rank=rank)
+    fingerprint = query_fingerprint(query.fingerprint_data())
+    if query.cursor is not None:
+        where.append(after_cursor(columns, decode_cursor(query.cursor, fingerprint)))
+    # The sort values are selected as computed by the database, so the cursor repeats them
+    # exactly (lower-casing, relevance scores).
+    keys = [column.expr for column in columns[:-1]]
+    stmt = select(Task, *keys).where(*where).order_by(*order_by(columns)).limit(query.limit + 1)
+    rows = list(session.execute(stmt))
+    page = rows[: query.limit]
+    tasks: list[Task] = [row[0] for row in page]
+    names = tag_service.tag_names_for_tasks(
+        session=session, user_id=user_id, task_ids=[task.id for task in tasks]
+    )
+    views = [TaskView(task, names[task.id]) for task in tasks]
+    if len(rows) <= query.limit:
+        return views, None
+    last = page[-1]
+    values: list[Any] = [cursor_value(value) for value in last[1:]]
+    values.append(str(last[0].id))
+    return views, encode_cursor(values, fingerprint)
+
+
+class StatsRow(NamedTuple):
+    total: int
+    completed: int
+    overdue: int
+    due_today: int
+    by_priority: dict[Priority, tuple[int, int]]  # (open, total)
+
+
+def task_stats(
+    *, session: Session, user_id: uuid.UUID, zone: str, now: datetime | None = None
+) -> StatsRow:
+    """Counts from one aggregate query over the user's tasks (no rows are loaded)."""
+    now = now or utcnow()
+    is_open = col(Task.completed).is_(False)
+    columns: list[Any] = [
+        func.count(),
+        func.count().filter(col(Task.completed).is_(True)),
+        func.count().filter(overdue_condition(now, zone)),
+        func.count().filter(due_today_condition(now, zone)),
+    ]
+    for priority in Priority:
+        at_level = col(Task.priority) == priority.level
+        columns.append(func.count().filter(at_level, is_open))
+        columns.append(func.count().filter(at_level))
+    row = session.execute(select(*columns).where(col(Task.user_id) == user_id)).one()
+    counts = [int(value) for value in row]
+    by_priority = {
+        priority: (counts[4 + 2 * i], counts[5 + 2 * i]) for i, priority in enumerate(Priority)
+    }
+    return StatsRow(counts[0], counts[1], counts[2], counts[3], by_priority)

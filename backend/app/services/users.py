@@ -7,7 +7,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.core.errors import EmailTaken, InvalidCredentials, NoLocalPassword, WrongCurrentPassword
+from app.core.errors import EmailTaken, InvalidCredentials, ProviderAccount, WrongCurrentPassword
 from app.models import User
 from app.models.base import utcnow
 from app.schemas.user import UserCreate, UserUpdate
@@ -72,6 +72,10 @@ def authenticate(
     valid, new_hash = password_hash.verify_and_update(password, user.hashed_password)
     if not valid:
         raise InvalidCredentials
+    # End the read transaction before the writes that follow (a refresh token, maybe a new
+    # hash): SQLite in WAL mode cannot upgrade a read snapshot to a write once another
+    # connection has written, and fails at once instead of waiting (concurrent logins).
+    session.commit()
     if new_hash is not None:
         user.hashed_password = new_hash
         session.add(user)
@@ -90,7 +94,9 @@ def change_password(
     """Set a new password after checking the current one. Does not commit: the caller
     revokes the user's sessions in the same transaction."""
     if user.hashed_password is None:
-        raise NoLocalPassword  # a provider account: its password lives with the provider
+        raise ProviderAccount(
+            "This account signs in through an identity provider; change the password there."
+        )
     valid, _ = password_hash.verify_and_update(current_password, user.hashed_password)
     if not valid:
         raise WrongCurrentPassword

@@ -1,0 +1,210 @@
+"""Query parameters of `GET /api/v1/tasks` and the stats document."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from app.schemas.values import DUE_EXAMPLES, Due, Moment, Priority, TagName, tag_key
+
+SortField = Literal["created_at", "updated_at", "due", "priority", "title", "relevance"]
+SORT_FIELDS: tuple[SortField, ...] = (
+    "created_at",
+    "updated_at",
+    "due",
+    "priority",
+    "title",
+    "relevance",
+)
+DEFAULT_SORT = "-created_at"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    field: SortField
+    descending: bool
+
+
+def parse_sort(value: str) -> tuple[SortKey, ...]:
+    keys: list[SortKey] = []
+    for raw in value.split(","):
+        part = raw.strip()
+        descending = part.startswith("-")
+        name = part.removeprefix("-")
+        if name not in SORT_FIELDS:
+            raise ValueError(
+                f"unknown sort key {part!r}; use {', '.join(SORT_FIELDS)}, each optionally "
+                "prefixed with - for descending, comma-separated"
+            )
+        if any(key.field == name for key in keys):
+            raise ValueError(f"sort key {name!r} is repeated")
+        keys.append(SortKey(field=name, descending=descending))
+    return tuple(keys)
+
+
+def _has_word(value: str) -> bool:
+    return any(char.isalnum() for char in value)
+
+
+class TaskQuery(BaseModel):
+    """Filters (all combinable), sort and page of the task listing."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    completed: bool | None = Field(
+        default=None,
+        description="Only completed (`true`) or open (`false`) tasks.",
+        examples=[False],
+    )
+    priority: list[Priority] = Field(
+        default_factory=list,
+        description="Only these priorities; repeat for several (`priority=high&priority=medium`).",
+        examples=[["high"]],
+    )
+    tag: list[TagName] = Field(
+        default_factory=list,
+        description="Only tasks carrying every listed tag (case-insensitive); repeatable.",
+        examples=[["work"]],
+    )
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description=(
+            "Keywords searched in title and description, case-insensitively; every word must "
+            "appear (whole words). Enables `sort=relevance`."
+        ),
+        examples=["invoice"],
+    )
+    due_before: Due | None = Field(
+        default=None,
+        description=(
+            "Only tasks due before this. A date means before that day starts (00:00 UTC); "
+            "all-day tasks count as 00:00 UTC of their day."
+        ),
+        examples=DUE_EXAMPLES[:1],
+    )
+    due_after: Due | None = Field(
+        default=None,
+        description=(
+            "Only tasks due after this. A date means from the next day on (00:00 UTC); "
+            "all-day tasks count as 00:00 UTC of their day."
+        ),
+        examples=["2026-11-30"],
+    )
+    overdue: bool | None = Field(
+        default=None,
+        description=(
+            "`true`: open tasks past due (an all-day task is overdue once its day has ended "
+            "in your time zone). `false`: every other task."
+        ),
+        examples=[True],
+    )
+    has_due: bool | None = Field(
+        default=None, description="Only tasks with (`true`) or without a due date.", examples=[True]
+    )
+    created_after: Moment | None = Field(
+        default=None, description="Only tasks created after this moment."
+    )
+    updated_after: Moment | None = Field(
+        default=None, description="Only tasks changed after this moment."
+    )
+    sort: str = Field(
+        default=DEFAULT_SORT,
+        max_length=200,
+        description=(
+            "Comma-separated keys from `created_at`, `updated_at`, `due`, `priority`, `title`, "
+            "`relevance` (needs `q`); prefix `-` for descending. Ties are broken by id. Tasks "
+            "without a due date come last in both directions of `due`; all-day tasks sort at "
+            "00:00 UTC of their day. `priority` ascends none < low < medium < high."
+        ),
+        examples=["-priority,due"],
+    )
+    limit: int = Field(default=50, ge=1, le=100, description="Page size, 1 to 100.", examples=[20])
+    cursor: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="`next_cursor` from the previous page, with the same filters and sort.",
+    )
+
+    @field_validator("q")
+    @classmethod
+    def _q_has_words(cls, value: str | None) -> str | None:
+        if value is not None and not _has_word(value):
+            raise ValueError("must contain at least one letter or digit")
+        return value.strip() if value is not None else None
+
+    @field_validator("tag")
+    @classmethod
+    def _merge_tags(cls, value: list[str]) -> list[str]:
+        return list({tag_key(name): name for name in value}.values())
+
+    @field_validator("sort")
+    @classmethod
+    def _check_sort(cls, value: str, info: ValidationInfo) -> str:
+        keys = parse_sort(value)
+        if any(key.field == "relevance" for key in keys) and not info.data.get("q"):
+            raise ValueError("sorting by relevance needs a search (`q`)")
+        return ",".join(("-" if key.descending else "") + key.field for key in keys)
+
+    @property
+    def sort_keys(self) -> tuple[SortKey, ...]:
+        return parse_sort(self.sort)
+
+    def fingerprint_data(self) -> dict[str, Any]:
+        """Everything that decides the order and membership of the list (not limit/cursor)."""
+        data = self.model_dump(mode="json", exclude={"limit", "cursor"})
+        data["priority"] = sorted(data["priority"])
+        data["tag"] = sorted(tag_key(name) for name in data["tag"])
+        return data
+
+
+class CountPair(BaseModel):
+    open: int
+    total: int
+
+
+class TagCount(BaseModel):
+    id: uuid.UUID
+    name: str
+    open: int
+    total: int
+
+
+class TaskStats(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "total": 12,
+                    "open": 9,
+                    "completed": 3,
+                    "overdue": 2,
+                    "due_today": 1,
+                    "by_priority": {
+                        "none": {"open": 4, "total": 5},
+                        "low": {"open": 1, "total": 2},
+                        "medium": {"open": 2, "total": 3},
+                        "high": {"open": 2, "total": 2},
+                    },
+                    "by_tag": [
+                        {
+                            "id": "0b6f2a8e-2f5d-4c0e-9a51-6c1d2e3f4a5b",
+                            "name": "work",
+                            "open": 3,
+                            "total": 4,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    total: int
+    open: int
+    completed: int
+    overdue: int = Field(description="Open tasks past due (see `overdue` on the listing).")
+    due_today: int = Field(description="Open tasks due today in your time zone.")
+    by_priority: dict[Priority, CountPair]
+    by_tag: list[TagCount] = Field(description="Every tag, sorted by name.")
