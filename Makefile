@@ -10,11 +10,12 @@ BENCH_PROFILE ?= full
 BENCH_WORKERS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck pytest openapi migrate clean bench
+.PHONY: help install run test lint typecheck pytest fuzz openapi migrate clean bench
 
 help:
 	@echo "make run      serve the API on $(HOST):$(PORT) (SQLite in ./data, migrated automatically)"
 	@echo "make test     install everything, then lint, type-check and run the whole test suite"
+	@echo "make fuzz     long schemathesis + hypothesis run for release checks (FUZZ_MAX_EXAMPLES)"
 	@echo "make install  create $(VENV) with the app and its development tools"
 	@echo "make openapi  rewrite specs/2-backend-api/contracts/openapi.json from the app"
 	@echo "make migrate  apply migrations to DATABASE_URL"
@@ -45,6 +46,11 @@ pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The same fuzz and property tests as `make test`, with many more random examples per test.
+FUZZ_MAX_EXAMPLES ?= 1000
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) $(BIN)/pytest tests/fuzz $(PYTEST_ARGS)
 
 openapi: install
 	$(BIN)/tasks-api openapi

@@ -27,3 +27,12 @@ def test_operation_ids_are_clean(client: TestClient) -> None:
     assert len(ids) == len(set(ids))
     assert all("_" not in op_id and "api_v1" not in op_id for op_id in ids)
     assert {"listTasks", "createTask", "getTask", "updateTask", "deleteTask"} <= set(ids)
+
+
+def test_patch_fields_that_cannot_be_null_are_not_nullable_in_the_contract() -> None:
+    from app.schemas.task import TaskUpdate
+
+    properties = TaskUpdate.model_json_schema()["properties"]
+    assert properties["title"]["type"] == "string"
+    assert properties["completed"]["type"] == "boolean"
+    assert {"type": "null"} in properties["description"]["anyOf"]

@@ -35,6 +35,20 @@ def test_postgres_engine_pings_every_checkout_when_idle_threshold_is_zero() -> N
     engine.dispose()
 
 
+def test_postgres_statement_timeout_is_set_per_transaction(
+    throwaway_postgres: object, tmp_path: Path
+) -> None:
+    from tests.conftest import admin_url, make_settings
+
+    settings = make_settings(admin_url(), tmp_path, db_statement_timeout_ms=1234)
+    engine = create_db_engine(settings)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SHOW statement_timeout")).scalar() == "1234ms"
+    finally:
+        engine.dispose()
+
+
 def _backend_pid(engine: Engine) -> int:
     with engine.connect() as connection:
         pid: int = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()

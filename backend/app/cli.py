@@ -4,9 +4,11 @@ import argparse
 import getpass
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -34,6 +36,10 @@ def _serve(args: argparse.Namespace) -> int:
             return 1
         finally:
             engine.dispose()
+    # uvicorn handles SIGTERM itself (stop accepting, let in-flight requests finish within
+    # the grace period), then re-raises the signal once it is done. A no-op handler here
+    # turns that re-raise into a normal return, so a clean shutdown exits 0, not 143.
+    signal.signal(signal.SIGTERM, _ignore_signal)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -44,12 +50,17 @@ def _serve(args: argparse.Namespace) -> int:
         # fields; uvicorn's access log is replaced by the app's own (route template, id).
         log_config=logging_config(settings, level=args.log_level),
         access_log=False,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         # The app reads X-Forwarded-For itself, only from TRUSTED_PROXIES; uvicorn's own
         # default would believe any local peer.
         proxy_headers=False,
         server_header=False,
     )
     return 0
+
+
+def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
+    return None
 
 
 def _migrate(args: argparse.Namespace) -> int:

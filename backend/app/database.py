@@ -29,6 +29,8 @@ _SET_CONFIG = text(
     "set_config('app.refresh_token_hash', :refresh_token_hash, true)"
 )
 
+WRITE_OPTION = "tasks_api_write"
+
 
 def normalize_database_url(url: str) -> str:
     """Accept the URL spellings providers hand out and pin the driver we ship."""
@@ -63,7 +65,30 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A write transaction takes the write lock up front (BEGIN IMMEDIATE), so concurrent
+        # writers queue on busy_timeout instead of failing with "database is locked" when a
+        # read snapshot is upgraded after another writer committed.
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _configure_postgres(engine: Engine, statement_timeout_ms: int) -> None:
+    # SET LOCAL rather than a startup `options` parameter or a session-level SET: it lasts
+    # exactly one transaction, so it also works behind a transaction-mode pooler (Neon's
+    # PgBouncer), which rejects startup options and shares server sessions between clients.
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}")
+
+
+def for_writes(engine: Engine) -> Engine:
+    """The same engine and pool, marked so SQLite opens write transactions with BEGIN IMMEDIATE.
+
+    Other databases get the engine itself: per-engine caches (row-level security) stay warm.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{WRITE_OPTION: True})
 
 
 def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
@@ -193,6 +218,8 @@ def create_db_engine(settings: Settings) -> Engine:
             "application_name": "tasks-api",
         },
     )
+    if settings.db_statement_timeout_ms:
+        _configure_postgres(engine, settings.db_statement_timeout_ms)
     if settings.db_ping_after_idle_seconds > 0:
         _ping_after_idle(engine, settings.db_ping_after_idle_seconds)
     return engine

@@ -3,6 +3,7 @@
 This is the only place where a bearer token is decoded.
 """
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pwdlib import PasswordHash
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from app import observability
@@ -25,11 +27,12 @@ from app.core.errors import (
     RateLimited,
     TaskNotFound,
     UnsupportedMediaType,
+    is_database_unavailable,
 )
 from app.core.provider_tokens import ProviderTokenError, ProviderVerifier
 from app.core.rate_limit import RateLimiter, account_key
 from app.core.security import InvalidTokenError, decode_access_token
-from app.database import bind_session_to_user
+from app.database import bind_session_to_user, for_writes
 from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task, User
 from app.services import tasks as task_service
@@ -55,14 +58,52 @@ async def get_password_hash(request: Request) -> PasswordHash:
     return password_hash
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def serialize_sqlite_writes(request: Request) -> AsyncIterator[None]:
+    """On SQLite, one write request at a time per process, queued on the event loop.
+
+    A write transaction holds SQLite's only write lock across several threadpool hops
+    (user lookup, task lookup, handler). Writers waiting in busy_timeout inside worker threads
+    could occupy the whole threadpool while the lock holder waits for a thread: every one of
+    them then fails with "database is locked". Waiting here costs no thread.
+    """
+    gate: asyncio.Lock | None = getattr(request.app.state, "sqlite_write_gate", None)
+    if gate is None or request.method in _READ_ONLY_METHODS:
+        yield
+        return
+    async with gate:
+        yield
+
+
+async def get_session(
+    request: Request, _gate: Annotated[None, Depends(serialize_sqlite_writes)]
+) -> AsyncIterator[Session]:
+    engine = request.app.state.engine
+    if request.method not in _READ_ONLY_METHODS:
+        engine = for_writes(engine)
     # Opening a Session does no I/O (it connects on first use), so it happens on the event
     # loop; closing may roll back over the network, so that runs on the thread pool.
-    session = Session(request.app.state.engine, expire_on_commit=False)
+    session = Session(engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        await run_in_threadpool(_close_session, session)
+
+
+def _close_session(session: Session) -> None:
+    try:
+        session.close()
+    except SQLAlchemyError as exc:
+        # Closing rolls back a read-only transaction left open after the handler. If the
+        # database went away meanwhile, the answer is already decided (and may be on the wire):
+        # raising here would only cut the connection. SQLAlchemy has discarded the connection.
+        if not is_database_unavailable(exc):
+            raise
+        logging.getLogger("app.database").warning(
+            "database connection lost while closing a session: %s", type(exc).__name__
+        )
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:

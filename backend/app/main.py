@@ -1,5 +1,6 @@
 """The app factory: settings, database, routers, middleware and error handlers."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     observability.track_engine(engine)
+    app.state.sqlite_write_gate = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.password_hash = make_password_hash(settings)
     app.state.rate_limiter = RateLimiter(settings)
     app.state.provider_verifier = verifier

@@ -121,3 +121,19 @@ def test_unexpected_error_is_500_problem_with_request_id(
     assert "secret internals" not in response.text
     assert "Traceback" not in response.text
     assert "secret internals" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/api/v1/tasks", "GET, HEAD, POST"),
+        ("/api/v1/tasks/x", "DELETE, GET, HEAD, PATCH, PUT"),
+        ("/api/v1/users/me", "DELETE, GET, HEAD, PATCH"),
+    ],
+)
+def test_405_allow_lists_every_method_of_the_path(
+    client: TestClient, path: str, allowed: str
+) -> None:
+    response = client.options(path)
+    assert_problem(response, 405)
+    assert response.headers["allow"] == allowed

@@ -76,6 +76,11 @@ def test_create_rejects_user_id_and_unknown_fields(client: TestClient, owner: Ac
         ({"title": "ok", "completed": "maybe"}, "completed"),
         ({"title": "a\x00b"}, "title"),
         ({"title": "ok", "description": "nul \x00 here"}, "description"),
+        # Found by schemathesis: the contract says boolean, so 0 and "true" are not.
+        ({"title": "ok", "completed": 0}, "completed"),
+        ({"title": "ok", "completed": "true"}, "completed"),
+        # Whitespace as Python (and the contract's pattern) defines it, even where trim() stops.
+        ({"title": "\x1c\x1f"}, "title"),
     ],
 )
 def test_create_validation_errors(

@@ -117,6 +117,19 @@ class Settings(BaseSettings):
         description="Ping a pooled connection before use if it sat idle this long; 0: always.",
     )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    db_statement_timeout_ms: int = Field(
+        default=5000,
+        ge=0,
+        description="PostgreSQL: cancel a statement running longer than this (0: no limit).",
+    )
+    db_retry_after_seconds: int = Field(
+        default=2, ge=1, description="Retry-After sent with a 503 while the database is down."
+    )
+    shutdown_grace_seconds: int = Field(
+        default=20,
+        ge=1,
+        description="On SIGTERM, how long in-flight requests may take before they are cut.",
+    )
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -5,11 +5,13 @@ validation errors, Starlette's HTTP errors and anything unexpected into problem 
 """
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -214,9 +216,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if detail == HTTPStatus(exc.status_code).phrase:
         detail = None
     headers = dict(exc.headers) if exc.headers else None
+    allowed = _allowed_methods(request) if exc.status_code == 405 else None
+    if allowed:
+        # Starlette names only the first route that matched the path; list them all.
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
     return problem_response(
         exc.status_code, detail=detail, instance=_instance(request), headers=headers
     )
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _allowed_methods(request: Request) -> list[str] | None:
+    """Every method the OpenAPI document lists for this path (None if it lists none)."""
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    for template, operations in paths.items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods = {method.upper() for method in operations if method in _HTTP_METHODS}
+            if "GET" in methods:
+                methods.add("HEAD")
+            return sorted(methods)
+    return None
 
 
 def _clean_loc(loc: Any) -> list[str | int]:
@@ -269,8 +291,69 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# SQLSTATEs that say "the database cannot serve this now, try again", not "your query is wrong":
+# connection exceptions (class 08), shutdown/cannot-connect-now (57P0x), statement timeout and
+# cancellation (57014), lock timeout (55P03), resource exhaustion (53xxx), and the two
+# concurrency aborts a retry resolves (40001 serialization failure, 40P01 deadlock).
+_TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "57014", "55P03", "40001", "40P01"})
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "53"})
+# SQLite's primary result codes for a lock held longer than busy_timeout.
+_SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when a database error means "unreachable or overloaded", never for a bug.
+
+    Only connection-level and time-out failures count; a syntax error, a missing table or a
+    constraint violation that escaped a service stays a 500 so it gets noticed.
+    """
+    if isinstance(exc, sa_exc.DisconnectionError | sa_exc.TimeoutError):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF in _SQLITE_BUSY_CODES
+    if hasattr(orig, "pgcode"):
+        pgcode = getattr(orig, "pgcode", None)
+        if not pgcode:
+            # psycopg2 reports refused, dropped and timed-out connections with no SQLSTATE.
+            return isinstance(exc, sa_exc.OperationalError)
+        return pgcode in _TRANSIENT_SQLSTATES or pgcode[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    return False
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    if not is_database_unavailable(exc):
+        return await _unexpected_error(request, exc)
+    settings = getattr(request.app.state, "settings", None)
+    retry_after = getattr(settings, "db_retry_after_seconds", 2)
+    # Logged without a traceback: an outage is an operational event, not a code defect.
+    logger.warning(
+        "database unavailable on %s %s (request id %s): %s",
+        request.method,
+        request.url.path,
+        _request_id(request),
+        type(getattr(exc, "orig", None) or exc).__name__,
+    )
+    return problem_response(
+        503,
+        title="Service unavailable",
+        type_="/problems/database-unavailable",
+        detail="The database is temporarily unavailable. Retry after the given delay.",
+        instance=_instance(request),
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    app.add_exception_handler(sa_exc.DisconnectionError, _database_error)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -18,7 +18,7 @@ from app.schemas.user import UserCreate, UserPublic
 from app.services import auth as auth_service
 from app.services import users as user_service
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=problem_responses(503))
 
 
 @router.post(

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import Forbidden, NotFound, TaskNotFound
 from app.dependencies import CurrentUser, OwnedTask, SessionDep, SettingsDep, require_json
 from app.models import User
 from app.schemas.common import problem_responses
@@ -57,11 +57,16 @@ def require_path_user(user_id: str, current_user: CurrentUser, settings: Setting
 
 # Router-level dependencies run before the handler's own, so no task is read on a mismatch.
 router = APIRouter(
-    prefix="/api/{user_id}/tasks", tags=[TAG], dependencies=[Depends(require_path_user)]
+    prefix="/api/{user_id}/tasks",
+    tags=[TAG],
+    dependencies=[Depends(require_path_user)],
+    responses=problem_responses(503),
 )
 
 
-@router.get("", response_model=list[TaskPublic], responses=problem_responses(400, 401, *_MISMATCH))
+@router.get(
+    "", response_model=list[TaskPublic], responses=problem_responses(400, 401, 422, *_MISMATCH)
+)
 def compat_list_tasks(
     session: SessionDep,
     current_user: CurrentUser,
@@ -140,7 +145,9 @@ def compat_update_task(
 )
 def compat_delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a task."""
-    task_service.delete_task(session=session, user_id=current_user.id, task_id=task.id)
+    # Of concurrent deletes of one task, one gets 204 and the others the 404 of a missing task.
+    if not task_service.delete_task(session=session, user_id=current_user.id, task_id=task.id):
+        raise TaskNotFound
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from app.core.errors import TaskNotFound
 from app.dependencies import CurrentUser, OwnedTask, SessionDep, require_json
 from app.schemas.common import problem_responses
 from app.schemas.task import TaskCreate, TaskPage, TaskPublic, TaskReplace, TaskUpdate
@@ -10,7 +11,7 @@ from app.services import tags as tag_service
 from app.services import tasks as task_service
 from app.services.tasks import TaskView
 
-router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], responses=problem_responses(503))
 
 _BODY_ERRORS = (400, 401, 413, 415, 422, 429)
 
@@ -147,7 +148,9 @@ def replace_task(
 )
 def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a task."""
-    task_service.delete_task(session=session, user_id=current_user.id, task_id=task.id)
+    # Of concurrent deletes of one task, one gets 204 and the others the 404 of a missing task.
+    if not task_service.delete_task(session=session, user_id=current_user.id, task_id=task.id):
+        raise TaskNotFound
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -14,7 +14,7 @@ from app.schemas.user import PasswordChange, UserPublic, UserUpdate
 from app.services import auth as auth_service
 from app.services import users as user_service
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"])
+router = APIRouter(prefix="/api/v1/users", tags=["users"], responses=problem_responses(503))
 
 
 @router.get(

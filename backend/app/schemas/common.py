@@ -1,34 +1,89 @@
 """Field types and the problem document shared by every schema."""
 
+import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A regex the value must match, checked with Python's `re` and published in the schema.
+
+    Declared this way (not as a pydantic `pattern`, which uses a different regex engine) so
+    the contract and the server agree character for character, e.g. on what is whitespace.
+    """
+
+    regex: str
+    message: str
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        compiled = re.compile(self.regex)
+
+        def check(value: str) -> str:
+            if not compiled.search(value):
+                raise ValueError(self.message)
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self.regex
+        return json_schema
+
+
+# PostgreSQL cannot store U+0000 in text; refuse it everywhere so both databases agree.
+NO_NUL = Pattern(r"^[^\x00]*$", "must not contain NUL characters")
+# The same, and at least one character that is not whitespace.
+NOT_BLANK_NO_NUL = Pattern(
+    r"^[^\x00]*[^\s\x00][^\x00]*$", "must not be blank or contain NUL characters"
+)
 
 
 def reject_nul(value: str) -> str:
-    # PostgreSQL cannot store U+0000 in text; refuse it everywhere so both databases agree.
+    """For AfterValidator chains that need the NUL rule alone (tag names)."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     return value
 
 
-NoNulStr = Annotated[str, AfterValidator(reject_nul)]
-
+NoNulStr = Annotated[str, NO_NUL]
 
 # Strings are trimmed of surrounding whitespace, then length-checked, and refuse NUL.
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
-    AfterValidator(reject_nul),
+    NOT_BLANK_NO_NUL,
 ]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=10_000), AfterValidator(reject_nul)
-]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000), NO_NUL]
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(reject_nul),
+    NOT_BLANK_NO_NUL,
 ]
+
+
+def not_nullable(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` for optional fields where None only means "not sent": publish the
+    field without `null`, since an explicit null is refused."""
+    variants = schema.pop("anyOf", None)
+    if variants:
+        schema.update(next(v for v in variants if v.get("type") != "null"))
 
 
 class StrictInput(BaseModel):

@@ -2,10 +2,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from app.models import Task
-from app.schemas.common import Description, StrictInput, Title
+from app.schemas.common import Description, StrictInput, Title, not_nullable
 from app.schemas.values import DUE_EXAMPLES, Due, Priority, TagName, tag_key
 
 MAX_TAGS_PER_TASK = 20
@@ -52,10 +52,13 @@ class TaskCreate(_TaskInput):
 
     title: Title = Field(description="1 to 255 characters after trimming.")
     description: Description | None = Field(default=None, description="Up to 10,000 characters.")
-    completed: bool = False
+    # Strict: `0`, `"yes"` or `"false"` are not booleans in the contract, so they are a 422.
+    completed: StrictBool = False
     priority: Priority = Field(default=Priority.none, description=_PRIORITY_HELP)
     due: Due | None = Field(default=None, description="When the task is due; null for never.")
-    tags: list[TagName] = Field(default_factory=list, description=_TAGS_HELP)
+    tags: list[TagName] = Field(
+        default_factory=list, description=_TAGS_HELP, json_schema_extra={"maxItems": 20}
+    )
 
     _merge = field_validator("tags")(_merge_tags)
 
@@ -64,18 +67,32 @@ class TaskReplace(TaskCreate):
     """PUT body: every client field; omitted optional fields are reset to their defaults."""
 
 
+def _not_nullable_list(schema: dict[str, Any]) -> None:
+    not_nullable(schema)
+    schema["maxItems"] = MAX_TAGS_PER_TASK
+
+
 class TaskUpdate(_TaskInput):
     """PATCH body: only the fields sent change; `description: null` clears it."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"title": "Send the final invoice"}]})
 
-    title: Title | None = Field(default=None, description="Cannot be null.")
+    # None only means "not sent": the contract shows these as non-nullable, as they are.
+    title: Title | None = Field(
+        default=None, description="Cannot be null.", json_schema_extra=not_nullable
+    )
     description: Description | None = None
-    completed: bool | None = Field(default=None, description="Cannot be null.")
-    priority: Priority | None = Field(default=None, description="Cannot be null.")
+    completed: StrictBool | None = Field(
+        default=None, description="Cannot be null.", json_schema_extra=not_nullable
+    )
+    priority: Priority | None = Field(
+        default=None, description="Cannot be null.", json_schema_extra=not_nullable
+    )
     due: Due | None = Field(default=None, description="`null` clears the due date.")
     tags: list[TagName] | None = Field(
-        default=None, description="Replaces the task's tags; `[]` removes them all."
+        default=None,
+        description="Replaces the task's tags; `[]` removes them all. At most 20.",
+        json_schema_extra=_not_nullable_list,
     )
 
     @field_validator("tags")

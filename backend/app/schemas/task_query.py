@@ -18,6 +18,9 @@ SORT_FIELDS: tuple[SortField, ...] = (
     "relevance",
 )
 DEFAULT_SORT = "-created_at"
+_SORT_KEY = "-?(" + "|".join(SORT_FIELDS) + ")"
+# Published in the contract; the validator below also refuses repeats and relevance without q.
+SORT_PATTERN = f"^{_SORT_KEY}(,{_SORT_KEY})*$"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class TaskQuery(BaseModel):
             "appear (whole words). Enables `sort=relevance`."
         ),
         examples=["invoice"],
+        # At least one letter or digit (Python's `re`: a word character that is not `_`).
+        json_schema_extra={"pattern": r"[^\W_]"},
     )
     due_before: Due | None = Field(
         default=None,
@@ -120,6 +125,7 @@ class TaskQuery(BaseModel):
             "00:00 UTC of their day. `priority` ascends none < low < medium < high."
         ),
         examples=["-priority,due"],
+        json_schema_extra={"pattern": SORT_PATTERN},
     )
     limit: int = Field(default=50, ge=1, le=100, description="Page size, 1 to 100.", examples=[20])
     cursor: str | None = Field(

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
-from app.schemas.common import Name, NoNulStr, StrictInput
+from app.schemas.common import Name, NoNulStr, StrictInput, not_nullable
 from app.schemas.values import TimeZoneName
 
 Password = Annotated[NoNulStr, StringConstraints(min_length=8, max_length=128)]
@@ -30,6 +30,7 @@ class UserUpdate(StrictInput):
     name: Name | None = Field(default=None, description="`null` clears the name.")
     timezone: TimeZoneName | None = Field(
         default=None,
+        json_schema_extra=not_nullable,
         description='IANA time zone for "today" and "overdue"; cannot be null.',
     )
 

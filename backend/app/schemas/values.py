@@ -16,7 +16,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from app.schemas.common import reject_nul
+from app.schemas.common import NOT_BLANK_NO_NUL
 
 
 class Priority(StrEnum):
@@ -90,9 +90,13 @@ Due = Annotated[
     PlainValidator(parse_due),
     # A union under a plain validator confuses pydantic's serializer; say it outright.
     PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
+    # RFC 3339 `date-time` always carries an offset, so the formats say exactly what parses.
     WithJsonSchema(
         {
-            "type": "string",
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+            ],
             "description": f"Either {_DUE_HELP}. Date-times come back in UTC.",
             "examples": DUE_EXAMPLES,
         },
@@ -128,7 +132,7 @@ def _normalize_tag(name: str) -> str:
 TagName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
-    AfterValidator(reject_nul),
+    NOT_BLANK_NO_NUL,
     AfterValidator(_normalize_tag),
 ]
 

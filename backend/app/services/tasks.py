@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
 from app.core.errors import TaskNotFound
@@ -98,12 +99,17 @@ def _apply_completed(task: Task, completed: bool, now: datetime) -> None:
 def _save(session: Session, task: Task, now: datetime, tags: list[str] | None = None) -> TaskView:
     task.updated_at = now
     session.add(task)
-    if tags is not None:
-        session.flush()
-        names = tag_service.set_task_tags(
-            session=session, user_id=task.user_id, task_id=task.id, names=tags
-        )
-    session.commit()
+    try:
+        if tags is not None:
+            session.flush()
+            names = tag_service.set_task_tags(
+                session=session, user_id=task.user_id, task_id=task.id, names=tags
+            )
+        session.commit()
+    except StaleDataError as exc:
+        # Deleted by a concurrent request after we read it: the UPDATE matched no row.
+        session.rollback()
+        raise TaskNotFound from exc
     if tags is None:
         return view_task(session=session, user_id=task.user_id, task=task)
     return TaskView(task, names)

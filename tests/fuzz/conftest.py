@@ -1,0 +1,62 @@
+"""The app for fuzzing: its own migrated database per backend, real commits, no test rollback.
+
+Examples per operation come from the Hypothesis profile: `ci` (the default, bounded so
+`make test` stays quick) or `fuzz` (`make fuzz`, a long release check).
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+
+from app import migrate
+from app.database import create_db_engine
+from app.main import create_app
+from tests.conftest import fresh_database_url, make_settings
+from tests.factories import PASSWORD
+
+settings.register_profile(
+    "ci",
+    max_examples=int(os.environ.get("FUZZ_MAX_EXAMPLES", "25")),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("FUZZ_MAX_EXAMPLES", "1000")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[FastAPI]:
+    pg = request.getfixturevalue("throwaway_postgres") if backend == "postgresql" else None
+    url = fresh_database_url(backend, tmp_path_factory, pg)
+    migrate.upgrade(url)
+    app_settings = make_settings(url, Path(tmp_path_factory.mktemp("fuzz")))
+    engine = create_db_engine(app_settings)
+    yield create_app(app_settings, engine)
+    engine.dispose()
+
+
+def register_and_login(app: FastAPI) -> str:
+    """A fresh account's access token (fresh, so DELETE /users/me cannot break later cases)."""
+    email = f"fuzz-{uuid.uuid4().hex[:12]}@example.com"
+    with TestClient(app) as client:
+        created = client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+        assert created.status_code == 201, created.text
+        token = client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
+        assert token.status_code == 200, token.text
+    access: str = token.json()["access_token"]
+    return access
