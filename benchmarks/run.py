@@ -101,24 +101,48 @@ def log(message: str) -> None:
 
 
 @contextmanager
-def bench_database(profile: Profile, workdir: Path) -> Iterator[str]:
-    """A database made for this run and dropped after it."""
+def bench_database(profile: Profile, workdir: Path) -> Iterator[tuple[str, str]]:
+    """A database made for this run and dropped after it: (owner URL, API URL).
+
+    On PostgreSQL the API connects as an ordinary role made for the run (as the README's
+    Security section says production should), so row-level security applies and its cost
+    is measured; the owner migrates, seeds and serves the floor app.
+    """
     if profile.database == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
+        url = f"sqlite:///{workdir / 'bench.db'}"
+        yield url, url
         return
     admin_url = normalize_database_url(
         os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"tasks_api_bench_{uuid.uuid4().hex[:10]}"
+    role = f"{name}_app"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS'))
+    owner = make_url(admin_url).set(database=name)
     try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        yield (
+            owner.render_as_string(hide_password=False),
+            owner.set(username=role, password=None).render_as_string(hide_password=False),
+        )
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
+
+
+def grant_app_role(engine: Engine, app_url: str) -> None:
+    role = make_url(app_url).username
+    if engine.dialect.name != "postgresql" or role == engine.url.username:
+        return
+    with engine.begin() as conn:
+        conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
+        conn.execute(
+            text(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"')
+        )
 
 
 def stage_blocks(profile: Profile) -> list[list[seed.Block]]:
@@ -444,9 +468,15 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="tasks-bench-") as tmp:
         workdir = Path(tmp)
-        with bench_database(profile, workdir) as database_url:
+        with bench_database(profile, workdir) as (database_url, app_url):
             result = run_profile(
-                args.profile, profile, args.workers, database_url, workdir, only, args.py_spy
+                args.profile,
+                profile,
+                args.workers,
+                (database_url, app_url),
+                workdir,
+                only,
+                args.py_spy,
             )
     result["started_at"] = started.isoformat(timespec="seconds")
     result["minutes"] = round((datetime.now(UTC) - started).total_seconds() / 60, 1)
@@ -464,15 +494,17 @@ def run_profile(
     name: str,
     profile: Profile,
     workers: int,
-    database_url: str,
+    urls: tuple[str, str],
     workdir: Path,
     only: set[str] | None,
     py_spy: str = "",
 ) -> dict[str, Any]:
+    database_url, app_url = urls
     settings = Settings(_env_file=None, database_url=database_url, secret_key=SECRET)  # type: ignore[call-arg]
     log(f"profile {name}: migrating {make_url(database_url).render_as_string()}")
     migrate.upgrade(database_url)
     engine = create_engine(normalize_database_url(database_url))
+    grant_app_role(engine, app_url)
 
     # Tokens for every user, valid for the whole run; minted the way the API mints them.
     mint = settings.model_copy(update={"access_token_expire_minutes": 6 * 60})
@@ -498,7 +530,8 @@ def run_profile(
     files = Files(tokens, workdir / "reads.txt", listing, workdir, [])
     bench = Bench(profile, files, queries)
     bench.py_spy = set(filter(None, py_spy.split(",")))
-    env = server_env(database_url, settings)
+    env = server_env(app_url, settings)
+    floor_env = server_env(database_url, settings)
     api = ["tasks-api", "serve", "--port", str(API_PORT), "--workers", str(workers)]
     api += ["--log-level", "warning"]
     api_url = f"http://127.0.0.1:{API_PORT}"
@@ -540,7 +573,7 @@ def run_profile(
         api_bin = [str(BIN / api[0]), *api[1:]]
         with serve(api_bin, env, workdir, api_url + "/healthz") as api_pid:
             bench.api_pid = worker_pids(api_pid)[0]
-            floor = serve(floor_cmd, env, workdir, floor_url + "/docs") if is_pg else None
+            floor = serve(floor_cmd, floor_env, workdir, floor_url + "/docs") if is_pg else None
             with floor or _nothing() as floor_pid:
                 bench.floor_pid = floor_pid
                 for connections in profile.connections:
@@ -568,6 +601,7 @@ def run_profile(
         "hardware": hardware(),
         "commit": git_commit(),
         "peak_rss_mb_per_worker": rss,
+        "api_role": make_url(app_url).username,
         "runs": [asdict(run) for run in bench.runs],
         "targets": [],
     }

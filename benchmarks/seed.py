@@ -97,7 +97,7 @@ def _pg_task_sql(columns: set[str]) -> str:
                CASE WHEN n % 3 = 0 THEN 'Notes for task ' || n || ' of user ' || u END,
                n % 4 = 0,
                CASE WHEN n % 4 = 0 THEN now() - (n % 500) * interval '1 hour' END,
-               now() - ((n * 104729 + u) % 525600) * interval '1 minute',
+               now() - ((n::bigint * 104729 + u) % 525600) * interval '1 minute',
                now() - (n % 1000) * interval '1 minute'{extra_vals}
         FROM generate_series(:first, :last - 1) AS u, generate_series(1, :count) AS n
     """
@@ -124,19 +124,23 @@ _PG_TASK_TAGS_SQL = """
 """
 
 
-def _sqlite_task_sql() -> str:
-    return """
+def _sqlite_task_sql(columns: set[str]) -> str:
+    # Priorities when the schema has them; due dates and tags are seeded on PostgreSQL only.
+    priority_col, priority_val = (
+        (", priority", ", (n + u) % 4") if "priority" in columns else ("", "")
+    )
+    return f"""
         WITH RECURSIVE us(u) AS (SELECT :first UNION ALL SELECT u + 1 FROM us WHERE u + 1 < :last),
         ns(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM ns WHERE n < :count)
         INSERT INTO tasks (id, user_id, title, description, completed, completed_at,
-                           created_at, updated_at)
+                           created_at, updated_at{priority_col})
         SELECT lower(hex(randomblob(16))), bu.id, 'Task ' || n,
                CASE WHEN n % 3 = 0 THEN 'Notes for task ' || n END,
                n % 4 = 0,
                CASE WHEN n % 4 = 0 THEN strftime('%Y-%m-%d %H:%M:%f', 'now') END,
                strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ((n * 104729 + u) % 525600)
                         || ' minutes'),
-               strftime('%Y-%m-%d %H:%M:%f', 'now')
+               strftime('%Y-%m-%d %H:%M:%f', 'now'){priority_val}
         FROM us JOIN bench_user_ids AS bu ON bu.i = us.u, ns
     """
 
@@ -158,7 +162,7 @@ def seed_tasks(conn: Connection, blocks: Iterable[Block]) -> int:
         tagged = _has_table(conn, "task_tags")
     else:
         conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS bench_user_ids (i INTEGER, id TEXT)"))
-        sql = text(_sqlite_task_sql())
+        sql = text(_sqlite_task_sql(_task_columns(conn)))
     for block in blocks:
         if conn.dialect.name == "sqlite":
             conn.execute(text("DELETE FROM bench_user_ids"))
