@@ -32,6 +32,7 @@ def serve_warnings(settings: Settings, workers: int) -> list[str]:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.core.logging import logging_config
     from app.database import create_db_engine
 
     settings = get_settings()
@@ -58,7 +59,10 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level=args.log_level,
+        # Our logging everywhere, in every worker: JSON or text per LOG_FORMAT, with request
+        # fields; uvicorn's access log is replaced by the app's own (route template, id).
+        log_config=logging_config(settings, level=args.log_level),
+        access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         # The app reads X-Forwarded-For itself, only from TRUSTED_PROXIES; uvicorn's own
         # default would believe any local peer.
@@ -138,7 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="overrides LOG_LEVEL",
+    )
     serve.set_defaults(func=_serve)
 
     mig = sub.add_parser("migrate", help="upgrade (default) or downgrade the database schema")

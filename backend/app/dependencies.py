@@ -17,6 +17,7 @@ from pwdlib import PasswordHash
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from app import observability
 from app.core import rate_limit
 from app.core.config import Settings
 from app.core.errors import (
@@ -137,6 +138,7 @@ def enforce_limits(request: Request, limiter: RateLimiter, checks: list[tuple[st
             continue
         states.append(state)
         if state.exceeded:
+            observability.record_rate_limited(policy)
             raise RateLimited(retry_after=state.reset)
 
 

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import migrate
+from app import migrate, observability
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.provider_tokens import ProviderVerifier
@@ -23,12 +23,13 @@ from app.core.security import make_password_hash
 from app.database import create_db_engine, rls_bypass_reason
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.json_depth import JsonDepthMiddleware
+from app.middleware.observability import ObservabilityMiddleware
 from app.middleware.rate_limit_headers import RateLimitHeadersMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.openapi import BEARER_SCHEME as BEARER_SCHEME_NAME
 from app.openapi import TasksAPI, refine
-from app.routers import auth, compat, docs, health, tags, tasks, users
+from app.routers import auth, compat, docs, health, metrics, tags, tasks, users
 
 logger = logging.getLogger("app.main")
 
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    observability.track_engine(engine)
     app.state.sqlite_write_gate = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.password_hash = make_password_hash(settings)
     app.state.rate_limiter = RateLimiter(settings)
@@ -141,11 +143,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # key on that address.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     # Added last, so outermost: every response, even a 413 from the limit, gets an id.
+    # Just inside the request id: sees every response, and the id is already known.
+    app.add_middleware(ObservabilityMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
     if settings.local_accounts_enabled:
         app.include_router(auth.router)
-    for module in (users, tasks, tags, health, docs):
+    for module in (users, tasks, tags, health, docs, metrics):
         app.include_router(module.router)
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:
