@@ -30,6 +30,8 @@ def test_preflight_allows_bearer_and_json(spa_client: TestClient) -> None:
     assert "authorization" in allowed
     assert "content-type" in allowed
     assert int(response.headers["access-control-max-age"]) > 0
+    # Bearer tokens, not cookies: the API never asks browsers to send credentials.
+    assert "access-control-allow-credentials" not in response.headers
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
