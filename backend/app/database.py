@@ -5,7 +5,7 @@ import uuid
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -24,12 +24,11 @@ _RLS_INFO_KEY = "rls_settings"
 _ROLE_FLAGS = text(
     "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
 )
-_SET_CONFIG = text(
-    "SELECT set_config('app.user_id', :user_id, true), "
-    "set_config('app.refresh_token_hash', :refresh_token_hash, true)"
-)
 
 WRITE_OPTION = "tasks_api_write"
+# Set on the engine a request's Session uses: its after_begin sets the statement timeout in
+# the same statement as the row-level security settings, one round trip instead of two.
+SESSION_TIMEOUT_OPTION = "tasks_api_session_statement_timeout_ms"
 
 
 def normalize_database_url(url: str) -> str:
@@ -78,17 +77,30 @@ def _configure_postgres(engine: Engine, statement_timeout_ms: int) -> None:
     # PgBouncer), which rejects startup options and shares server sessions between clients.
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(SESSION_TIMEOUT_OPTION):
+            return  # the request Session's after_begin sets it (see _session_settings)
         connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}")
 
 
-def for_writes(engine: Engine) -> Engine:
-    """The same engine and pool, marked so SQLite opens write transactions with BEGIN IMMEDIATE.
+class SessionEngines(NamedTuple):
+    """The engine a request's Session binds to, for read and for write requests.
 
-    Other databases get the engine itself: per-engine caches (row-level security) stay warm.
+    Both share the application engine's pool; only their execution options differ.
     """
-    if engine.dialect.name != "sqlite":
-        return engine
-    return engine.execution_options(**{WRITE_OPTION: True})
+
+    read: Engine
+    write: Engine
+
+
+def session_engines(engine: Engine, statement_timeout_ms: int) -> SessionEngines:
+    """SQLite: write transactions start with BEGIN IMMEDIATE. PostgreSQL: the Session sets the
+    statement timeout together with the row-level security settings (one round trip)."""
+    if engine.dialect.name == "sqlite":
+        return SessionEngines(engine, engine.execution_options(**{WRITE_OPTION: True}))
+    if engine.dialect.name == "postgresql" and statement_timeout_ms > 0:
+        timed = engine.execution_options(**{SESSION_TIMEOUT_OPTION: int(statement_timeout_ms)})
+        return SessionEngines(timed, timed)
+    return SessionEngines(engine, engine)
 
 
 def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
@@ -118,27 +130,56 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
             raise DisconnectionError("connection died while idle") from exc
 
 
-# Per engine: does its role obey row-level security? A superuser or BYPASSRLS role ignores
-# the policies, so setting them would cost a round trip per transaction for nothing.
-_rls_applies: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
+# Per connection pool (an engine and its execution-option copies share one): does its role
+# obey row-level security? A superuser or BYPASSRLS role ignores the policies, so setting
+# them would cost work per transaction for nothing.
+_rls_applies: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
 
 
 def _role_obeys_rls(connection: Connection) -> bool:
-    engine = connection.engine
-    known = _rls_applies.get(engine)
+    pool = connection.engine.pool
+    known = _rls_applies.get(pool)
     if known is None:
         row = connection.execute(_ROLE_FLAGS).one()
         known = not (row.rolsuper or row.rolbypassrls)
-        _rls_applies[engine] = known
+        _rls_applies[pool] = known
     return known
 
 
-def _apply_rls_settings(connection: Connection, values: dict[str, str]) -> None:
-    if not _role_obeys_rls(connection):
+# Transaction-local settings, all in one statement. Fixed texts, so the statement cache hits.
+_SETTINGS_SQL: dict[tuple[bool, bool], Any] = {}
+
+
+def _settings_statement(timeout: bool, rls: bool) -> Any:
+    key = (timeout, rls)
+    if key not in _SETTINGS_SQL:
+        calls = []
+        if timeout:
+            calls.append("set_config('statement_timeout', :statement_timeout, true)")
+        if rls:
+            calls.append(f"set_config('{RLS_USER_SETTING}', :user_id, true)")
+            calls.append(f"set_config('{RLS_REFRESH_TOKEN_SETTING}', :refresh_token_hash, true)")
+        _SETTINGS_SQL[key] = text("SELECT " + ", ".join(calls))
+    return _SETTINGS_SQL[key]
+
+
+def _session_settings(
+    connection: Connection, rls_values: dict[str, str] | None, *, new_transaction: bool
+) -> None:
+    """Apply the statement timeout (at the start of a transaction) and the row-level
+    security settings, as set_config(..., true): they last one transaction, so they are
+    safe behind a transaction-mode pooler such as Neon's."""
+    timeout = (
+        connection.get_execution_options().get(SESSION_TIMEOUT_OPTION) if new_transaction else None
+    )
+    rls = rls_values is not None and _role_obeys_rls(connection)
+    if not timeout and not rls:
         return
+    values = rls_values or {}
     connection.execute(
-        _SET_CONFIG,
+        _settings_statement(bool(timeout), rls),
         {
+            "statement_timeout": str(timeout),
             "user_id": values.get(RLS_USER_SETTING, ""),
             "refresh_token_hash": values.get(RLS_REFRESH_TOKEN_SETTING, ""),
         },
@@ -146,23 +187,24 @@ def _apply_rls_settings(connection: Connection, values: dict[str, str]) -> None:
 
 
 @event.listens_for(OrmSession, "after_begin")
-def _rls_on_begin(session: OrmSession, _tx: SessionTransaction, connection: Connection) -> None:
-    # set_config(..., true) lasts one transaction (so it is safe behind a transaction-mode
-    # pooler such as Neon's); re-apply it whenever a bound session starts a new one.
-    values = session.info.get(_RLS_INFO_KEY)
-    if values and connection.dialect.name == "postgresql":
-        _apply_rls_settings(connection, values)
+def _settings_on_begin(
+    session: OrmSession, _tx: SessionTransaction, connection: Connection
+) -> None:
+    # Re-applied whenever a bound session starts a new transaction.
+    if connection.dialect.name == "postgresql":
+        _session_settings(connection, session.info.get(_RLS_INFO_KEY), new_transaction=True)
 
 
 def _bind_rls(session: Session, name: str, value: str) -> None:
-    was_active = session.in_transaction()
     values: dict[str, str] = session.info.setdefault(_RLS_INFO_KEY, {})
+    if values.get(name) == value:
+        return  # already in force (or applied when the next transaction begins)
     values[name] = value
-    if not was_active:
+    if not session.in_transaction():
         return  # the next transaction applies it in after_begin
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        _apply_rls_settings(connection, values)
+        _session_settings(connection, values, new_transaction=False)
 
 
 def bind_session_to_user(session: Session, user_id: uuid.UUID) -> None:

@@ -32,7 +32,7 @@ from app.core.errors import (
 from app.core.provider_tokens import ProviderTokenError, ProviderVerifier
 from app.core.rate_limit import RateLimiter, account_key
 from app.core.security import InvalidTokenError, decode_access_token
-from app.database import bind_session_to_user, for_writes
+from app.database import SessionEngines, bind_session_to_user
 from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task, User
 from app.services import tasks as task_service
@@ -80,16 +80,29 @@ async def serialize_sqlite_writes(request: Request) -> AsyncIterator[None]:
 async def get_session(
     request: Request, _gate: Annotated[None, Depends(serialize_sqlite_writes)]
 ) -> AsyncIterator[Session]:
-    engine = request.app.state.engine
-    if request.method not in _READ_ONLY_METHODS:
-        engine = for_writes(engine)
+    engines: SessionEngines = request.app.state.session_engines
+    engine = engines.read if request.method in _READ_ONLY_METHODS else engines.write
     # Opening a Session does no I/O (it connects on first use), so it happens on the event
-    # loop; closing may roll back over the network, so that runs on the thread pool.
+    # loop. Handlers end their transaction themselves (see end_transaction), so closing is
+    # usually I/O-free too; only a transaction left open (an error) is rolled back, over the
+    # network, on the thread pool.
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        await run_in_threadpool(_close_session, session)
+        if session.in_transaction():
+            await run_in_threadpool(_close_session, session)
+        else:
+            session.close()
+
+
+def end_transaction(session: Session) -> None:
+    """End a handler's read-only transaction in the handler's own thread.
+
+    Call it after the response body is built: rolling back expires loaded objects. A write
+    handler's service has committed already, so this does nothing there.
+    """
+    session.rollback()
 
 
 def _close_session(session: Session) -> None:
@@ -197,12 +210,10 @@ def provider_user(session: Session, verifier: ProviderVerifier, token: str) -> U
     )
 
 
-def get_current_user(
-    session: SessionDep,
-    settings: SettingsDep,
-    verifier: ProviderVerifierDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
+def authenticate(
+    session: Session, settings: Settings, verifier: ProviderVerifier | None, token: str | None
 ) -> User:
+    """The user a bearer token belongs to, checked against the database; else 401."""
     if not token:
         raise NotAuthenticated
     # The unverified issuer only picks the verifier; each one checks everything itself.
@@ -214,6 +225,10 @@ def get_current_user(
         claims = decode_access_token(token, settings=settings)
     except InvalidTokenError as exc:
         raise NotAuthenticated from exc
+    # The signature vouches for the id, so row-level security can be scoped to it before the
+    # first query: the transaction then starts with its settings in one round trip. If the
+    # account turns out to be gone or revoked, nothing else is read.
+    bind_session_to_user(session, claims.user_id)
     user = user_service.get_user(session=session, user_id=claims.user_id)
     # A deleted account, or one whose tokens were revoked after this one was minted.
     # Provider users never hold a local token.
@@ -225,12 +240,17 @@ def get_current_user(
 def authorize_user(
     request: Request,
     session: SessionDep,
-    limiter: RateLimiterDep,
-    current_user: Annotated[User, Depends(get_current_user)],
+    token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     """The authenticated caller, counted against the per-user rate limit, with the request's
-    database session scoped to them by PostgreSQL row-level security."""
-    enforce_limits(request, limiter, [(rate_limit.USER, str(current_user.id))])
+    database session scoped to them by PostgreSQL row-level security.
+
+    One dependency doing all of it: FastAPI runs each plain-`def` dependency on its own
+    thread-pool hop, and app-wide objects come from app.state rather than sub-dependencies.
+    """
+    state = request.app.state
+    current_user = authenticate(session, state.settings, state.provider_verifier, token)
+    enforce_limits(request, state.rate_limiter, [(rate_limit.USER, str(current_user.id))])
     bind_session_to_user(session, current_user.id)
     return current_user
 
@@ -246,13 +266,21 @@ def limit_password_attempts(
     enforce_limits(request, limiter, [(rate_limit.LOGIN_ACCOUNT, account)])
 
 
-def get_owned_task(task_id: str, session: SessionDep, current_user: CurrentUser) -> Task:
+async def parse_task_id(task_id: str) -> uuid.UUID:
     # A malformed id is answered like a missing one: 404, never a 422 that hints at format.
     try:
-        parsed = uuid.UUID(task_id)
+        return uuid.UUID(task_id)
     except ValueError as exc:
         raise TaskNotFound from exc
-    task = task_service.get_task(session=session, user_id=current_user.id, task_id=parsed)
+
+
+# The id only: the handler loads the task itself, with the caller's user_id, in the same
+# thread-pool hop as the rest of its work.
+TaskId = Annotated[uuid.UUID, Depends(parse_task_id)]
+
+
+def get_owned_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Task:
+    task = task_service.get_task(session=session, user_id=current_user.id, task_id=task_id)
     if task is None:
         raise TaskNotFound
     return task

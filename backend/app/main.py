@@ -20,7 +20,7 @@ from app.core.errors import install_error_handlers
 from app.core.provider_tokens import ProviderVerifier
 from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
-from app.database import create_db_engine, rls_bypass_reason
+from app.database import create_db_engine, rls_bypass_reason, session_engines
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.json_depth import JsonDepthMiddleware
 from app.middleware.observability import ObservabilityMiddleware
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.session_engines = session_engines(engine, settings.db_statement_timeout_ms)
     observability.track_engine(engine)
     app.state.sqlite_write_gate = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.password_hash = make_password_hash(settings)

@@ -178,6 +178,6 @@ def compat_complete_task(
     """No body: toggle completion. `{"completed": true|false}`: set it (safe to retry)."""
     completed = (not task.completed) if body is None else body.completed
     view = task_service.set_completed(
-        session=session, user_id=current_user.id, task=task, completed=completed
+        session=session, user_id=current_user.id, task_id=task.id, completed=completed
     )
     return _public(view)

@@ -1,9 +1,10 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from sqlmodel import Session
 
 from app.core.errors import TaskNotFound
-from app.dependencies import CurrentUser, OwnedTask, SessionDep, require_json
+from app.dependencies import CurrentUser, SessionDep, TaskId, end_transaction, require_json
 from app.schemas.common import problem_responses
 from app.schemas.task import TaskCreate, TaskPage, TaskPublic, TaskReplace, TaskUpdate
 from app.schemas.task_query import CountPair, TagCount, TaskQuery, TaskStats
@@ -20,11 +21,15 @@ def _public(view: TaskView) -> TaskPublic:
     return TaskPublic.from_task(view.task, view.tags)
 
 
-def _json(model: TaskPublic | TaskPage, status_code: int = 200, **headers: str) -> Response:
+def _json(
+    session: Session, model: TaskPublic | TaskPage, status_code: int = 200, **headers: str
+) -> Response:
     # Serialized once, straight to bytes. Returning the model instead would make FastAPI
     # validate it a second time against response_model (and, for a sync route, on another
     # thread-pool hop) before encoding it. response_model still documents the shape.
-    return Response(model.model_dump_json(), status_code, headers, media_type="application/json")
+    body = model.model_dump_json()
+    end_transaction(session)
+    return Response(body, status_code, headers, media_type="application/json")
 
 
 @router.get(
@@ -40,7 +45,8 @@ def list_tasks(
     views, next_cursor = task_service.list_tasks(
         session=session, user_id=current_user.id, query=query, zone=current_user.timezone
     )
-    return _json(TaskPage(items=[_public(view) for view in views], next_cursor=next_cursor))
+    page = TaskPage(items=[_public(view) for view in views], next_cursor=next_cursor)
+    return _json(session, page)
 
 
 # Declared before /{task_id}, so "stats" is never read as a task id.
@@ -90,7 +96,7 @@ def create_task(
     """Create a task. The `Location` header points at it."""
     view = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
     location = str(request.url_for("get_task", task_id=str(view.task.id)).path)
-    return _json(_public(view), status.HTTP_201_CREATED, Location=location)
+    return _json(session, _public(view), status.HTTP_201_CREATED, Location=location)
 
 
 @router.get(
@@ -99,11 +105,10 @@ def create_task(
     response_model=TaskPublic,
     responses=problem_responses(401, 404, 429),
 )
-def get_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
+def get_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
     """One of your tasks."""
-    return _json(
-        _public(task_service.view_task(session=session, user_id=current_user.id, task=task))
-    )
+    view = task_service.get_task_view(session=session, user_id=current_user.id, task_id=task_id)
+    return _json(session, _public(view))
 
 
 @router.patch(
@@ -114,13 +119,14 @@ def get_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) ->
     responses=problem_responses(*_BODY_ERRORS, 404),
 )
 def update_task(
-    task_in: TaskUpdate, task: OwnedTask, session: SessionDep, current_user: CurrentUser
+    task_in: TaskUpdate, task_id: TaskId, session: SessionDep, current_user: CurrentUser
 ) -> Response:
     """Change some fields. Send `"description": null` to clear the description."""
+    task = task_service.require_task(session=session, user_id=current_user.id, task_id=task_id)
     view = task_service.update_task(
         session=session, user_id=current_user.id, task=task, task_in=task_in
     )
-    return _json(_public(view))
+    return _json(session, _public(view))
 
 
 @router.put(
@@ -131,13 +137,14 @@ def update_task(
     responses=problem_responses(*_BODY_ERRORS, 404),
 )
 def replace_task(
-    task_in: TaskReplace, task: OwnedTask, session: SessionDep, current_user: CurrentUser
+    task_in: TaskReplace, task_id: TaskId, session: SessionDep, current_user: CurrentUser
 ) -> Response:
     """Replace every client field; omitted optional fields return to their defaults."""
+    task = task_service.require_task(session=session, user_id=current_user.id, task_id=task_id)
     view = task_service.replace_task(
         session=session, user_id=current_user.id, task=task, task_in=task_in
     )
-    return _json(_public(view))
+    return _json(session, _public(view))
 
 
 @router.delete(
@@ -146,10 +153,11 @@ def replace_task(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 404, 429),
 )
-def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
+def delete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a task."""
-    # Of concurrent deletes of one task, one gets 204 and the others the 404 of a missing task.
-    if not task_service.delete_task(session=session, user_id=current_user.id, task_id=task.id):
+    # One statement: a missing task, another user's, or one a concurrent request deleted
+    # first all get the same 404.
+    if not task_service.delete_task(session=session, user_id=current_user.id, task_id=task_id):
         raise TaskNotFound
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -160,12 +168,12 @@ def delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser)
     response_model=TaskPublic,
     responses=problem_responses(401, 404, 429),
 )
-def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
+def complete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
     """Mark a task done. Safe to retry: completing a completed task changes nothing."""
     view = task_service.set_completed(
-        session=session, user_id=current_user.id, task=task, completed=True
+        session=session, user_id=current_user.id, task_id=task_id, completed=True
     )
-    return _json(_public(view))
+    return _json(session, _public(view))
 
 
 @router.post(
@@ -174,9 +182,9 @@ def complete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUse
     response_model=TaskPublic,
     responses=problem_responses(401, 404, 429),
 )
-def reopen_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
+def reopen_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
     """Mark a task not done. Safe to retry."""
     view = task_service.set_completed(
-        session=session, user_id=current_user.id, task=task, completed=False
+        session=session, user_id=current_user.id, task_id=task_id, completed=False
     )
-    return _json(_public(view))
+    return _json(session, _public(view))

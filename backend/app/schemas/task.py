@@ -1,10 +1,9 @@
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from app.models import Task
 from app.schemas.common import Description, StrictInput, Title, not_nullable
 from app.schemas.values import DUE_EXAMPLES, Due, Priority, TagName, tag_key
 
@@ -109,6 +108,31 @@ class TaskUpdate(_TaskInput):
         return value
 
 
+class TaskFields(Protocol):
+    """What the API shows of a task: a Task, or a row of the tasks table read without the ORM."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def completed(self) -> bool: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def due_date(self) -> date | None: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
 class TaskPublic(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -139,7 +163,7 @@ class TaskPublic(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def from_task(cls, task: Task, tags: list[str]) -> "TaskPublic":
+    def from_task(cls, task: "TaskFields", tags: list[str]) -> "TaskPublic":
         return cls(
             id=task.id,
             title=task.title,
