@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import create_engine, event, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
@@ -253,3 +253,52 @@ def test_tags_obey_row_level_security(rls_client: TestClient) -> None:
         "work"
     ]
     assert client.get("/probe/unscoped-tags", headers=bob.headers).json()["tag_count"] == 1
+
+
+def test_a_task_read_sets_its_transaction_up_in_one_statement(
+    rls_client: TestClient, rls_database: RlsDatabase
+) -> None:
+    """The statement timeout and the caller's id go in one set_config statement at the start
+    of the transaction; then the user, then the task with its tags: three statements."""
+    owner = make_account(rls_client, email="one-statement@example.com")
+    task = make_task(rls_client, owner, tags=["b", "A"])
+    engine = rls_client.app.state.engine  # type: ignore[attr-defined]
+    statements: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        response = rls_client.get(f"/api/v1/tasks/{task['id']}", headers=owner.headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert response.status_code == 200
+    assert response.json()["tags"] == ["A", "b"]
+    assert len(statements) == 3, statements
+    settings = statements[0]
+    assert "set_config('statement_timeout'" in settings
+    assert "set_config('app.user_id'" in settings
+    assert "FROM users" in statements[1]
+    assert "FROM tasks" in statements[2]
+    assert "task_tags" in statements[2]
+
+
+def test_the_request_transaction_carries_the_timeout_and_the_user(
+    rls_database: RlsDatabase, tmp_path: Path
+) -> None:
+    settings = make_settings(rls_database.app_url, tmp_path, db_statement_timeout_ms=4321)
+    app = create_app(settings)
+
+    @app.get("/probe/settings")
+    def probe(session: SessionDep, current_user: CurrentUser) -> dict[str, str]:
+        row = session.execute(
+            text("SELECT current_setting('statement_timeout'), current_setting('app.user_id')")
+        ).one()
+        return {"timeout": row[0], "user_id": row[1], "caller": str(current_user.id)}
+
+    with TestClient(app) as client:
+        owner = make_account(client, email="settings@example.com")
+        body = client.get("/probe/settings", headers=owner.headers).json()
+    assert body["timeout"] == "4321ms"
+    assert body["user_id"] == body["caller"]

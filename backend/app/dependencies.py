@@ -34,9 +34,10 @@ from app.core.rate_limit import RateLimiter, account_key
 from app.core.security import InvalidTokenError, decode_access_token
 from app.database import SessionEngines, bind_session_to_user
 from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
-from app.models import Task, User
+from app.models import Task
 from app.services import tasks as task_service
 from app.services import users as user_service
+from app.services.users import Caller
 
 logger = logging.getLogger("app.auth")
 
@@ -194,25 +195,26 @@ def limit_register(request: Request, limiter: RateLimiterDep) -> None:
 ProviderVerifierDep = Annotated[ProviderVerifier | None, Depends(get_provider_verifier)]
 
 
-def provider_user(session: Session, verifier: ProviderVerifier, token: str) -> User:
+def provider_user(session: Session, verifier: ProviderVerifier, token: str) -> Caller:
     try:
         claims = verifier.verify(token)
     except ProviderTokenError as exc:
         # The reason is for operators (a wrong AUTH_AUDIENCE shows up here), not for clients.
         logger.info("provider token refused: %s", exc)
         raise (ExpiredProviderToken if exc.expired else InvalidProviderToken) from exc
-    return user_service.get_or_create_provider_user(
+    user = user_service.get_or_create_provider_user(
         session=session,
         issuer=claims.issuer,
         subject=claims.subject,
         email=claims.email,
         name=claims.name,
     )
+    return user_service.caller_of(user)
 
 
 def authenticate(
     session: Session, settings: Settings, verifier: ProviderVerifier | None, token: str | None
-) -> User:
+) -> Caller:
     """The user a bearer token belongs to, checked against the database; else 401."""
     if not token:
         raise NotAuthenticated
@@ -229,19 +231,19 @@ def authenticate(
     # first query: the transaction then starts with its settings in one round trip. If the
     # account turns out to be gone or revoked, nothing else is read.
     bind_session_to_user(session, claims.user_id)
-    user = user_service.get_user(session=session, user_id=claims.user_id)
-    # A deleted account, or one whose tokens were revoked after this one was minted.
-    # Provider users never hold a local token.
-    if user is None or user.token_version != claims.token_version or user.auth_issuer:
+    caller = user_service.caller_for_token(
+        session=session, user_id=claims.user_id, token_version=claims.token_version
+    )
+    if caller is None:  # deleted, revoked since, or a provider account
         raise NotAuthenticated
-    return user
+    return caller
 
 
 def authorize_user(
     request: Request,
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> User:
+) -> Caller:
     """The authenticated caller, counted against the per-user rate limit, with the request's
     database session scoped to them by PostgreSQL row-level security.
 
@@ -255,7 +257,7 @@ def authorize_user(
     return current_user
 
 
-CurrentUser = Annotated[User, Depends(authorize_user)]
+CurrentUser = Annotated[Caller, Depends(authorize_user)]
 
 
 def limit_password_attempts(

@@ -421,3 +421,20 @@ def test_a_page_costs_the_same_queries_whatever_its_size(
     twenty_one = _count_queries(engine, page)
     # The user, then the page with every task's tags: no query per task.
     assert one == twenty_one == 2
+
+
+def test_a_task_comes_with_its_tags_in_one_statement(
+    client: TestClient, owner: Account, engine: Engine
+) -> None:
+    task = make_task(client, owner, tags=["beta", "Alpha", "gamma"])
+    response = None
+
+    def get() -> None:
+        nonlocal response
+        response = client.get(f"/api/v1/tasks/{task['id']}", headers=owner.headers)
+
+    # The user, then the task with its tags.
+    assert _count_queries(engine, get) == 2
+    assert response is not None
+    assert response.status_code == 200
+    assert response.json()["tags"] == ["Alpha", "beta", "gamma"]

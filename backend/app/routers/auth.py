@@ -105,5 +105,6 @@ def logout(body: RefreshRequest, session: SessionDep) -> Response:
 )
 def logout_all(session: SessionDep, current_user: CurrentUser) -> Response:
     """Log out everywhere: revoke every refresh token and every access token issued so far."""
-    auth_service.revoke_all_sessions(session=session, user=current_user)
+    user = user_service.require_user(session=session, user_id=current_user.id)
+    auth_service.revoke_all_sessions(session=session, user=user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -13,12 +13,12 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
 from app.core.errors import Forbidden, NotFound, TaskNotFound
 from app.dependencies import CurrentUser, OwnedTask, SessionDep, SettingsDep, require_json
-from app.models import User
 from app.schemas.common import problem_responses
 from app.schemas.task import CompleteRequest, TaskCreate, TaskPublic, TaskUpdate
 from app.schemas.task_query import TaskQuery
 from app.services import tasks as task_service
 from app.services.tasks import TaskView
+from app.services.users import Caller
 
 TAG = "hackathon-compat"
 TAG_DESCRIPTION = (
@@ -38,12 +38,12 @@ def _public(view: TaskView) -> TaskPublic:
     return TaskPublic.from_task(view.task, view.tags)
 
 
-def path_user_id(user: User) -> str:
+def path_user_id(user: Caller) -> str:
     """What `{user_id}` must be: the provider's subject, or the local account id."""
     return user.auth_subject if user.auth_subject is not None else str(user.id)
 
 
-def _same_user(user_id: str, user: User) -> bool:
+def _same_user(user_id: str, user: Caller) -> bool:
     if user.auth_subject is not None:
         return user_id == user.auth_subject
     try:

@@ -23,9 +23,11 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"], responses=problem_res
     response_model=UserPublic,
     responses=problem_responses(401, 429),
 )
-def get_me(current_user: CurrentUser) -> UserPublic:
+def get_me(session: SessionDep, current_user: CurrentUser) -> UserPublic:
     """The signed-in user's profile."""
-    return UserPublic.model_validate(current_user)
+    return UserPublic.model_validate(
+        user_service.require_user(session=session, user_id=current_user.id)
+    )
 
 
 @router.patch(
@@ -37,7 +39,8 @@ def get_me(current_user: CurrentUser) -> UserPublic:
 )
 def update_me(user_in: UserUpdate, session: SessionDep, current_user: CurrentUser) -> UserPublic:
     """Change the signed-in user's profile: the name and the time zone."""
-    user = user_service.update_user(session=session, user=current_user, user_in=user_in)
+    user = user_service.require_user(session=session, user_id=current_user.id)
+    user = user_service.update_user(session=session, user=user, user_in=user_in)
     return UserPublic.model_validate(user)
 
 
@@ -69,7 +72,7 @@ def change_password(
     """Change the password. Every other session ends; the response is this client's new pair."""
     return auth_service.change_password(
         session=session,
-        user=current_user,
+        user=user_service.require_user(session=session, user_id=current_user.id),
         current_password=body.current_password,
         new_password=body.new_password,
         password_hash=password_hash,

@@ -103,7 +103,8 @@ def tag_names_for_tasks(
     names: dict[uuid.UUID, list[str]] = {task_id: [] for task_id in ids}
     if not ids:
         return names
-    rows = session.execute(
+    # Core execution on the session's connection: plain rows, no ORM bookkeeping.
+    rows = session.connection().execute(
         select(col(TaskTag.task_id), col(Tag.name))
         .join(Tag, and_(col(Tag.id) == TaskTag.tag_id, col(Tag.user_id) == TaskTag.user_id))
         .where(col(TaskTag.user_id) == user_id, col(TaskTag.task_id).in_(ids))

@@ -173,18 +173,22 @@ def _save(session: Session, task: Task, now: datetime, tags: list[str] | None = 
     task.updated_at = now
     session.add(task)
     try:
+        session.flush()
         if tags is not None:
-            session.flush()
             names = tag_service.set_task_tags(
                 session=session, user_id=task.user_id, task_id=task.id, names=tags
             )
+        else:
+            # Read in this transaction, before the commit: after it, reading would cost a
+            # new transaction (BEGIN, its settings, ROLLBACK) for one small query.
+            names = tag_service.tag_names_for_tasks(
+                session=session, user_id=task.user_id, task_ids=[task.id]
+            )[task.id]
         session.commit()
     except StaleDataError as exc:
         # Deleted by a concurrent request after we read it: the UPDATE matched no row.
         session.rollback()
         raise TaskNotFound from exc
-    if tags is None:
-        return view_task(session=session, user_id=task.user_id, task=task)
     return TaskView(task, names)
 
 
