@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
 from app.core.errors import Forbidden, NotFound, TaskNotFound
-from app.dependencies import CurrentUser, OwnedTask, SessionDep, SettingsDep, require_json
+from app.dependencies import (
+    CurrentUser,
+    OwnedTask,
+    SessionDep,
+    SettingsDep,
+    TaskId,
+    require_json,
+)
 from app.schemas.common import problem_responses
 from app.schemas.task import CompleteRequest, TaskCreate, TaskPublic, TaskUpdate
 from app.schemas.task_query import TaskQuery
@@ -129,9 +136,10 @@ def compat_create_task(
 @router.get(
     "/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404, *_MISMATCH)
 )
-def compat_get_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
+def compat_get_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
     """One of your tasks."""
-    return _public(task_service.view_task(session=session, user_id=current_user.id, task=task))
+    view = task_service.get_task_view(session=session, user_id=current_user.id, task_id=task_id)
+    return _public(view)
 
 
 @router.put(
@@ -145,7 +153,7 @@ def compat_update_task(
 ) -> TaskPublic:
     """Update a task: the fields sent change, the others stay (like PATCH /api/v1/tasks/{id})."""
     view = task_service.update_task(
-        session=session, user_id=current_user.id, task=task, task_in=task_in
+        session=session, user_id=current_user.id, task_id=task.id, task_in=task_in
     )
     return _public(view)
 

@@ -122,9 +122,8 @@ def update_task(
     task_in: TaskUpdate, task_id: TaskId, session: SessionDep, current_user: CurrentUser
 ) -> Response:
     """Change some fields. Send `"description": null` to clear the description."""
-    task = task_service.require_task(session=session, user_id=current_user.id, task_id=task_id)
     view = task_service.update_task(
-        session=session, user_id=current_user.id, task=task, task_in=task_in
+        session=session, user_id=current_user.id, task_id=task_id, task_in=task_in
     )
     return _json(session, _public(view))
 
@@ -140,9 +139,8 @@ def replace_task(
     task_in: TaskReplace, task_id: TaskId, session: SessionDep, current_user: CurrentUser
 ) -> Response:
     """Replace every client field; omitted optional fields return to their defaults."""
-    task = task_service.require_task(session=session, user_id=current_user.id, task_id=task_id)
     view = task_service.replace_task(
-        session=session, user_id=current_user.id, task=task, task_in=task_in
+        session=session, user_id=current_user.id, task_id=task_id, task_in=task_in
     )
     return _json(session, _public(view))
 

@@ -5,9 +5,19 @@ import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
 from app.core.errors import TaskNotFound
@@ -99,20 +109,40 @@ def get_task_view(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -
     return _view(row)
 
 
-def _set_due(task: Task, due: date | datetime | None) -> None:
+def _due_values(due: date | datetime | None) -> dict[str, Any]:
+    """The three due columns for an API `due` value."""
     if isinstance(due, datetime):
-        task.due_date, task.due_at, task.due_sort = None, due, due
-    elif isinstance(due, date):
+        return {"due_date": None, "due_at": due, "due_sort": due}
+    if isinstance(due, date):
         # All-day dates stay plain dates; only the sort key places them at 00:00 UTC.
-        task.due_date, task.due_at = due, None
-        task.due_sort = datetime.combine(due, time(), UTC)
-    else:
-        task.due_date = task.due_at = task.due_sort = None
+        return {"due_date": due, "due_at": None, "due_sort": datetime.combine(due, time(), UTC)}
+    return {"due_date": None, "due_at": None, "due_sort": None}
+
+
+class TaskRecord(NamedTuple):
+    """A task row as written, for answering without reading it back."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    title: str
+    description: str | None
+    completed: bool
+    completed_at: datetime | None
+    priority: int
+    due_date: date | None
+    due_at: datetime | None
+    due_sort: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+_INSERT = insert(TASKS)
 
 
 def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) -> TaskView:
     now = utcnow()
-    task = Task(
+    record = TaskRecord(
+        id=uuid.uuid4(),
         user_id=user_id,
         title=task_in.title,
         description=task_in.description,
@@ -121,17 +151,16 @@ def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) ->
         priority=task_in.priority.level,
         created_at=now,
         updated_at=now,
+        **_due_values(task_in.due),
     )
-    _set_due(task, task_in.due)
-    session.add(task)
+    session.connection().execute(_INSERT, record._asdict())
     tags: list[str] = []
     if task_in.tags:
-        session.flush()  # the task row must exist before task_tags can refer to it
         tags = tag_service.set_task_tags(
-            session=session, user_id=user_id, task_id=task.id, names=task_in.tags
+            session=session, user_id=user_id, task_id=record.id, names=task_in.tags
         )
     session.commit()
-    return TaskView(task, tags)
+    return TaskView(record, tags)
 
 
 def get_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> Task | None:
@@ -141,89 +170,91 @@ def get_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> Tas
     ).first()
 
 
-def require_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> Task:
-    """The task of user_id, or TaskNotFound: a missing task and another user's look alike."""
-    task = get_task(session=session, user_id=user_id, task_id=task_id)
-    if task is None:
-        raise TaskNotFound
-    return task
+def _completed_values(completed: bool, now: datetime) -> dict[str, Any]:
+    # completed_at keeps the first completion: completing a completed task leaves it.
+    if not completed:
+        return {"completed": False, "completed_at": None}
+    return {
+        "completed": True,
+        "completed_at": case((TASKS.c.completed.is_(True), TASKS.c.completed_at), else_=now),
+    }
 
 
-def view_task(*, session: Session, user_id: uuid.UUID, task: Task) -> TaskView:
-    _check_owner(task, user_id)
-    names = tag_service.tag_names_for_tasks(session=session, user_id=user_id, task_ids=[task.id])
-    return TaskView(task, names[task.id])
-
-
-def _check_owner(task: Task, user_id: uuid.UUID) -> None:
-    # The task came from get_task(user_id=...); this guards against a caller mixing them up.
-    if task.user_id != user_id:
-        raise TaskNotFound
-
-
-def _apply_completed(task: Task, completed: bool, now: datetime) -> None:
-    if completed and not task.completed:
-        task.completed_at = now
-    elif not completed:
-        task.completed_at = None
-    task.completed = completed
-
-
-def _save(session: Session, task: Task, now: datetime, tags: list[str] | None = None) -> TaskView:
-    task.updated_at = now
-    session.add(task)
-    try:
-        session.flush()
-        if tags is not None:
-            names = tag_service.set_task_tags(
-                session=session, user_id=task.user_id, task_id=task.id, names=tags
-            )
-        else:
-            # Read in this transaction, before the commit: after it, reading would cost a
-            # new transaction (BEGIN, its settings, ROLLBACK) for one small query.
-            names = tag_service.tag_names_for_tasks(
-                session=session, user_id=task.user_id, task_ids=[task.id]
-            )[task.id]
-        session.commit()
-    except StaleDataError as exc:
-        # Deleted by a concurrent request after we read it: the UPDATE matched no row.
+def _update(
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    values: dict[str, Any],
+    tags: list[str] | None,
+) -> TaskView:
+    """One UPDATE of the user's task (404 if it matches nothing: missing, another user's, or
+    deleted meanwhile); then its tags, replaced or read in the same transaction."""
+    connection = session.connection()
+    statement = (
+        update(TASKS)
+        .where(TASKS.c.id == task_id, TASKS.c.user_id == user_id)
+        .values(values)
+        .returning(*TASKS.c)
+    )
+    if tags is None and connection.dialect.name == "postgresql":
+        # The tags come back with the row (SQLite's RETURNING cannot hold the subquery).
+        statement = statement.returning(_tag_names_column("postgresql"))
+    row = connection.execute(statement).first()
+    if row is None:
         session.rollback()
-        raise TaskNotFound from exc
-    return TaskView(task, names)
+        raise TaskNotFound
+    if tags is not None:
+        names = tag_service.set_task_tags(
+            session=session, user_id=user_id, task_id=task_id, names=tags
+        )
+    elif len(row) > _TASK_COLUMNS:
+        names = _tag_names(row[_TASK_COLUMNS])
+    else:
+        names = tag_service.tag_names_for_tasks(
+            session=session, user_id=user_id, task_ids=[task_id]
+        )[task_id]
+    session.commit()
+    return TaskView(row, names)
 
 
 def update_task(
-    *, session: Session, user_id: uuid.UUID, task: Task, task_in: TaskUpdate
+    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, task_in: TaskUpdate
 ) -> TaskView:
-    _check_owner(task, user_id)
+    """Change the fields sent; the others stay."""
     changes = task_in.model_dump(exclude_unset=True)
     if not changes:
-        return view_task(session=session, user_id=user_id, task=task)
+        return get_task_view(session=session, user_id=user_id, task_id=task_id)
     now = utcnow()
+    values: dict[str, Any] = {"updated_at": now}
     if "completed" in changes:
-        _apply_completed(task, changes.pop("completed"), now)
+        values.update(_completed_values(changes.pop("completed"), now))
     if "priority" in changes:
-        task.priority = Priority(changes.pop("priority")).level
+        values["priority"] = Priority(changes.pop("priority")).level
     if "due" in changes:
         changes.pop("due")
-        _set_due(task, task_in.due)
+        values.update(_due_values(task_in.due))
     tags: list[str] | None = changes.pop("tags", None)
-    for field, value in changes.items():
-        setattr(task, field, value)
-    return _save(session, task, now, tags)
+    values.update(changes)  # title, description
+    return _update(session, user_id=user_id, task_id=task_id, values=values, tags=tags)
 
 
 def replace_task(
-    *, session: Session, user_id: uuid.UUID, task: Task, task_in: TaskReplace
+    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, task_in: TaskReplace
 ) -> TaskView:
-    _check_owner(task, user_id)
+    """Set every client field; omitted optional ones return to their defaults."""
     now = utcnow()
-    task.title = task_in.title
-    task.description = task_in.description
-    task.priority = task_in.priority.level
-    _set_due(task, task_in.due)
-    _apply_completed(task, task_in.completed, now)
-    return _save(session, task, now, list(task_in.tags))
+    values: dict[str, Any] = {
+        "title": task_in.title,
+        "description": task_in.description,
+        "priority": task_in.priority.level,
+        "updated_at": now,
+        **_due_values(task_in.due),
+        **_completed_values(task_in.completed, now),
+    }
+    return _update(
+        session, user_id=user_id, task_id=task_id, values=values, tags=list(task_in.tags)
+    )
 
 
 def set_completed(
