@@ -53,8 +53,17 @@ TASKS = cast(Table, Task.__table__)  # type: ignore[attr-defined]
 _TASK_COLUMNS = len(TASKS.c)
 
 
+_TAG_NAMES: dict[str, ColumnElement[Any]] = {}
+
+
 def _tag_names_column(dialect: str) -> ColumnElement[Any]:
     """The task's tag names, sorted like the API promises (case-insensitively, then by id)."""
+    if dialect not in _TAG_NAMES:
+        _TAG_NAMES[dialect] = _build_tag_names_column(dialect)
+    return _TAG_NAMES[dialect]
+
+
+def _build_tag_names_column(dialect: str) -> ColumnElement[Any]:
     link = and_(col(Tag.id) == col(TaskTag.tag_id), col(Tag.user_id) == col(TaskTag.user_id))
     owned = and_(col(TaskTag.task_id) == TASKS.c.id, col(TaskTag.user_id) == TASKS.c.user_id)
     links = select().select_from(TaskTag).join(Tag, link).where(owned)
@@ -171,13 +180,66 @@ def get_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> Tas
 
 
 def _completed_values(completed: bool, now: datetime) -> dict[str, Any]:
-    # completed_at keeps the first completion: completing a completed task leaves it.
-    if not completed:
-        return {"completed": False, "completed_at": None}
-    return {
-        "completed": True,
-        "completed_at": case((TASKS.c.completed.is_(True), TASKS.c.completed_at), else_=now),
+    # With `completed: True`, _update_statement keeps an earlier completed_at (see there).
+    return {"completed": completed, "completed_at": now if completed else None}
+
+
+class _UpdateShape(NamedTuple):
+    dialect: str
+    columns: tuple[str, ...]  # the columns set, sorted
+    only_if_completed_is: bool | None  # a condition on the old row, or None
+    tags_returned: bool
+
+
+_UPDATE_SQL: dict[_UpdateShape, Any] = {}
+
+
+def _update_statement(shape: _UpdateShape) -> Any:
+    """UPDATE of one of the user's tasks, RETURNING it; built once per shape, so later calls
+    only bind values (building and hashing a statement costs more than running it here)."""
+    if shape in _UPDATE_SQL:
+        return _UPDATE_SQL[shape]
+    values: dict[str, Any] = {
+        name: bindparam(f"new_{name}", type_=TASKS.c[name].type) for name in shape.columns
     }
+    if "completed" in values and "completed_at" in values:
+        # Completing a completed task keeps its first completion time (SET sees the old row);
+        # reopening clears it (the bound value is None then).
+        values["completed_at"] = case(
+            (
+                and_(TASKS.c.completed.is_(True), values["completed"].is_(True)),
+                TASKS.c.completed_at,
+            ),
+            else_=values["completed_at"],
+        )
+    # Not named like a column: those names are reserved for the SET clause.
+    where = [TASKS.c.id == bindparam("the_task"), TASKS.c.user_id == bindparam("the_owner")]
+    if shape.only_if_completed_is is not None:
+        where.append(TASKS.c.completed.is_(shape.only_if_completed_is))
+    statement = update(TASKS).where(*where).values(values).returning(*TASKS.c)
+    if shape.tags_returned:
+        statement = statement.returning(_tag_names_column(shape.dialect))
+    _UPDATE_SQL[shape] = statement
+    return statement
+
+
+def _run_update(
+    connection: Any,
+    *,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    values: dict[str, Any],
+    only_if_completed_is: bool | None = None,
+) -> Any:
+    """The updated row (with its tag names on PostgreSQL), or None if nothing matched."""
+    # SQLite's RETURNING cannot hold the correlated tags subquery.
+    tags_returned = connection.dialect.name == "postgresql"
+    shape = _UpdateShape(
+        connection.dialect.name, tuple(sorted(values)), only_if_completed_is, tags_returned
+    )
+    params = {f"new_{name}": value for name, value in values.items()}
+    params.update(the_task=task_id, the_owner=user_id)
+    return connection.execute(_update_statement(shape), params).first()
 
 
 def _update(
@@ -190,17 +252,7 @@ def _update(
 ) -> TaskView:
     """One UPDATE of the user's task (404 if it matches nothing: missing, another user's, or
     deleted meanwhile); then its tags, replaced or read in the same transaction."""
-    connection = session.connection()
-    statement = (
-        update(TASKS)
-        .where(TASKS.c.id == task_id, TASKS.c.user_id == user_id)
-        .values(values)
-        .returning(*TASKS.c)
-    )
-    if tags is None and connection.dialect.name == "postgresql":
-        # The tags come back with the row (SQLite's RETURNING cannot hold the subquery).
-        statement = statement.returning(_tag_names_column("postgresql"))
-    row = connection.execute(statement).first()
+    row = _run_update(session.connection(), user_id=user_id, task_id=task_id, values=values)
     if row is None:
         session.rollback()
         raise TaskNotFound
@@ -262,30 +314,21 @@ def set_completed(
 ) -> TaskView:
     """Complete or reopen. Idempotent: a retry leaves the task (and updated_at) unchanged.
 
-    One UPDATE that changes only a task in the other state and returns it with its tags;
-    when it matches nothing the task is already in that state (or missing: 404).
+    One UPDATE that changes only a task in the other state and returns it (with its tags on
+    PostgreSQL); when it matches nothing the task is already in that state (or missing: 404).
     """
     connection = session.connection()
     now = utcnow()
-    statement = (
-        update(TASKS)
-        .where(
-            TASKS.c.id == task_id,
-            TASKS.c.user_id == user_id,
-            TASKS.c.completed.is_(not completed),
-        )
-        .values(completed=completed, completed_at=now if completed else None, updated_at=now)
+    row = _run_update(
+        connection,
+        user_id=user_id,
+        task_id=task_id,
+        values={**_completed_values(completed, now), "updated_at": now},
+        only_if_completed_is=not completed,
     )
-    row = None
-    if connection.dialect.name == "postgresql":
-        # SQLite's RETURNING cannot hold the correlated tags subquery: it reads the task after.
-        returning = statement.returning(*TASKS.c, _tag_names_column("postgresql"))
-        row = connection.execute(returning).first()
-    else:
-        connection.execute(statement)
     view = (
         _view(row)
-        if row is not None
+        if row is not None and len(row) > _TASK_COLUMNS
         else get_task_view(session=session, user_id=user_id, task_id=task_id)
     )
     session.commit()

@@ -1,0 +1,191 @@
+"""CPU per request of the app's own code: requests sent one at a time straight to the ASGI app.
+
+    python -m benchmarks.inprocess                      # every scenario, 1,000 requests each
+    python -m benchmarks.inprocess --only get,list --requests 3000
+
+No server, no load tool, no concurrency: each request runs to completion before the next,
+so the process CPU time per request is the cost of the middleware, dependencies, thread-pool
+hops, SQLAlchemy and serialization for that route, without wrk's or queueing's noise. It is
+the number to compare when changing the request path. To compare with another commit, check
+that commit out beside this one and put its `backend` first on the path:
+
+    git worktree add /tmp/before <commit>
+    PYTHONPATH=/tmp/before/backend python -m benchmarks.inprocess
+
+Uses a throwaway PostgreSQL database and an ordinary role (row-level security applies), like
+`make bench`; both are dropped at the end. The database's own CPU is not counted.
+"""
+
+import argparse
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine
+
+from app import migrate
+from app.core.config import Settings
+from app.core.security import create_access_token
+from app.database import normalize_database_url
+from app.main import create_app
+from benchmarks import seed
+from benchmarks.run import SECRET, Profile, bench_database, grant_app_role, sample_tasks
+
+USERS = 100
+TASKS_PER_USER = 10
+SCENARIOS = ("healthz", "get", "list", "create", "patch", "complete")
+
+Message = dict[str, Any]
+Asgi = Callable[
+    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+async def call(app: Asgi, method: str, path: str, token: str, body: bytes = b"") -> int:
+    """One request through the whole ASGI stack; returns the status code."""
+    headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
+    if body:
+        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    scope: Message = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    sent = False
+    statuses: list[int] = []
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    await app(scope, receive, send)
+    return statuses[0]
+
+
+def request_for(
+    scenario: str,
+    pairs: list[tuple[uuid.UUID, uuid.UUID]],
+    tokens: dict[uuid.UUID, str],
+    n: int,
+) -> tuple[str, str, str, bytes]:
+    """The n-th request of a scenario: the tasks are visited in turn, each by its owner."""
+    user, task = pairs[n % len(pairs)]
+    token = tokens[user]
+    if scenario == "healthz":
+        return "GET", "/healthz", token, b""
+    if scenario == "get":
+        return "GET", f"/api/v1/tasks/{task}", token, b""
+    if scenario == "list":
+        return "GET", "/api/v1/tasks", token, b""
+    if scenario == "create":
+        return "POST", "/api/v1/tasks", token, b'{"title":"In-process benchmark"}'
+    if scenario == "patch":
+        return "PATCH", f"/api/v1/tasks/{task}", token, b'{"title":"Renamed %d"}' % n
+    # complete, then reopen on the next visit: every request changes the task.
+    action = "complete" if (n // len(pairs)) % 2 == 0 else "reopen"
+    return "POST", f"/api/v1/tasks/{task}/{action}", token, b""
+
+
+async def measure(
+    app: Asgi,
+    scenario: str,
+    pairs: list[tuple[uuid.UUID, uuid.UUID]],
+    tokens: dict[uuid.UUID, str],
+    requests: int,
+    rounds: int,
+) -> tuple[float, float]:
+    """Best-of-rounds (CPU ms, wall ms) per request."""
+    counter = itertools.count()
+    for _ in range(min(200, requests)):  # warm-up: caches, pool, lazily built statements
+        n = next(counter)
+        status = await call(app, *request_for(scenario, pairs, tokens, n))
+        if status >= 300:
+            raise SystemExit(f"{scenario}: status {status} during warm-up")
+    best_cpu = best_wall = float("inf")
+    for _ in range(rounds):
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(requests):
+            n = next(counter)
+            await call(app, *request_for(scenario, pairs, tokens, n))
+        best_cpu = min(best_cpu, (time.process_time() - cpu) / requests * 1000)
+        best_wall = min(best_wall, (time.perf_counter() - wall) / requests * 1000)
+    return best_cpu, best_wall
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1000, help="per round and scenario")
+    parser.add_argument("--rounds", type=int, default=3, help="the best round is reported")
+    parser.add_argument("--only", help=f"comma-separated, of: {', '.join(SCENARIOS)}")
+    args = parser.parse_args(argv)
+    scenarios = args.only.split(",") if args.only else list(SCENARIOS)
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+
+    profile = Profile(
+        "postgresql", USERS, (USERS * TASKS_PER_USER,), TASKS_PER_USER, 0, 0, 1, 1, (1,), 100
+    )
+    with bench_database(profile, Path(".")) as (owner_url, app_url):
+        migrate.upgrade(owner_url)
+        owner = create_engine(normalize_database_url(owner_url))
+        grant_app_role(owner, app_url)
+        with owner.begin() as conn:
+            seed.seed_users(conn, USERS)
+            seed.seed_tasks(conn, [seed.Block(0, USERS, TASKS_PER_USER)])
+        pairs = [(user, task) for user, task, _ in sample_tasks(owner, USERS * TASKS_PER_USER)]
+        owner.dispose()
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            database_url=app_url,
+            secret_key=SECRET,
+            environment="production",
+            auto_migrate=False,
+            rate_limit_enabled=False,
+        )
+        tokens = {
+            seed.user_id(i): create_access_token(
+                user_id=seed.user_id(i), token_version=0, settings=settings
+            )
+            for i in range(USERS)
+        }
+        app = create_app(settings)
+
+        async def run() -> None:
+            async with app.router.lifespan_context(app):
+                print(f"{'scenario':10} {'CPU ms/req':>10} {'wall ms/req':>11}")
+                for scenario in scenarios:
+                    cpu, wall = await measure(
+                        app, scenario, pairs, tokens, args.requests, args.rounds
+                    )
+                    print(f"{scenario:10} {cpu:10.2f} {wall:11.2f}", flush=True)
+
+        asyncio.run(run())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
