@@ -11,8 +11,9 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Liveness probe", response_model=Liveness)
-def healthz() -> Liveness:
+async def healthz() -> Liveness:
     """Liveness: the process answers. Does not touch the database."""
+    # async: no I/O, so no thread-pool hop (about 0.2 ms of CPU on a small machine).
     return Liveness()
 
 
