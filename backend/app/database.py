@@ -4,6 +4,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -147,20 +148,15 @@ def _role_obeys_rls(connection: Connection) -> bool:
 
 
 # Transaction-local settings, all in one statement. Fixed texts, so the statement cache hits.
-_SETTINGS_SQL: dict[tuple[bool, bool], Any] = {}
-
-
+@cache
 def _settings_statement(timeout: bool, rls: bool) -> Any:
-    key = (timeout, rls)
-    if key not in _SETTINGS_SQL:
-        calls = []
-        if timeout:
-            calls.append("set_config('statement_timeout', :statement_timeout, true)")
-        if rls:
-            calls.append(f"set_config('{RLS_USER_SETTING}', :user_id, true)")
-            calls.append(f"set_config('{RLS_REFRESH_TOKEN_SETTING}', :refresh_token_hash, true)")
-        _SETTINGS_SQL[key] = text("SELECT " + ", ".join(calls))
-    return _SETTINGS_SQL[key]
+    calls = []
+    if timeout:
+        calls.append("set_config('statement_timeout', :statement_timeout, true)")
+    if rls:
+        calls.append(f"set_config('{RLS_USER_SETTING}', :user_id, true)")
+        calls.append(f"set_config('{RLS_REFRESH_TOKEN_SETTING}', :refresh_token_hash, true)")
+    return text("SELECT " + ", ".join(calls))
 
 
 def _session_settings(

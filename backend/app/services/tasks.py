@@ -3,6 +3,7 @@
 import json
 import uuid
 from datetime import UTC, date, datetime, time
+from functools import cache
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
@@ -56,17 +57,11 @@ _SHOWN = [column for column in TASKS.c if column.name not in ("user_id", "due_so
 _TASK_COLUMNS = len(_SHOWN)
 
 
-_TAG_NAMES: dict[str, ColumnElement[Any]] = {}
-
-
+# Statements below are built once (functools.cache) and only bound per request: building and
+# hashing one with the tags subquery costs more CPU than executing it.
+@cache
 def _tag_names_column(dialect: str) -> ColumnElement[Any]:
     """The task's tag names, sorted like the API promises (case-insensitively, then by id)."""
-    if dialect not in _TAG_NAMES:
-        _TAG_NAMES[dialect] = _build_tag_names_column(dialect)
-    return _TAG_NAMES[dialect]
-
-
-def _build_tag_names_column(dialect: str) -> ColumnElement[Any]:
     link = and_(col(Tag.id) == col(TaskTag.tag_id), col(Tag.user_id) == col(TaskTag.user_id))
     owned = and_(col(TaskTag.task_id) == TASKS.c.id, col(TaskTag.user_id) == TASKS.c.user_id)
     links = select().select_from(TaskTag).join(Tag, link).where(owned)
@@ -97,16 +92,11 @@ def _view(row: Any) -> TaskView:
     return TaskView(row, _tag_names(row[_TASK_COLUMNS]))
 
 
-_GET_SQL: dict[str, Any] = {}
-
-
+@cache
 def _get_statement(dialect: str) -> Any:
-    # Built once per dialect: SQLAlchemy then only looks the compiled form up in its cache.
-    if dialect not in _GET_SQL:
-        _GET_SQL[dialect] = select(*_SHOWN, _tag_names_column(dialect)).where(
-            TASKS.c.id == bindparam("task_id"), TASKS.c.user_id == bindparam("user_id")
-        )
-    return _GET_SQL[dialect]
+    return select(*_SHOWN, _tag_names_column(dialect)).where(
+        TASKS.c.id == bindparam("task_id"), TASKS.c.user_id == bindparam("user_id")
+    )
 
 
 def get_task_view(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskView:
@@ -194,14 +184,10 @@ class _UpdateShape(NamedTuple):
     tags_returned: bool
 
 
-_UPDATE_SQL: dict[_UpdateShape, Any] = {}
-
-
+@cache
 def _update_statement(shape: _UpdateShape) -> Any:
     """UPDATE of one of the user's tasks, RETURNING it; built once per shape, so later calls
     only bind values (building and hashing a statement costs more than running it here)."""
-    if shape in _UPDATE_SQL:
-        return _UPDATE_SQL[shape]
     values: dict[str, Any] = {
         name: bindparam(f"new_{name}", type_=TASKS.c[name].type) for name in shape.columns
     }
@@ -222,7 +208,6 @@ def _update_statement(shape: _UpdateShape) -> Any:
     statement = update(TASKS).where(*where).values(values).returning(*_SHOWN)
     if shape.tags_returned:
         statement = statement.returning(_tag_names_column(shape.dialect))
-    _UPDATE_SQL[shape] = statement
     return statement
 
 
