@@ -1,12 +1,14 @@
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, bindparam, create_engine, event, literal_column, select, text
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from app.core.config import Settings
-from app.database import create_db_engine
+from app.database import create_db_engine, first_row_with_settings, session_engines
 from tests.conftest import ThrowawayPostgres, admin_url
 
 
@@ -104,3 +106,57 @@ def test_postgres_recently_used_connection_is_not_pinged_and_the_pool_recovers(
         assert _backend_pid(engine) != first
     finally:
         engine.dispose()
+
+
+def _first_row_probe(engine: Engine) -> tuple[Any, Any, str | None]:
+    """(row for a value that matches, row for one that does not, statement timeout after)."""
+    statement: Any = select(literal_column("v").label("v")).select_from(
+        text("(SELECT 1 AS v UNION ALL SELECT 2) AS t")
+    )
+    matching = statement.where(literal_column("v") == bindparam("wanted"))
+    with Session(engine) as session:
+        found = first_row_with_settings(session, matching, {"wanted": 2})
+        timeout = None
+        if engine.dialect.name == "postgresql":
+            timeout = session.execute(text("SHOW statement_timeout")).scalar()
+    with Session(engine) as session:
+        missing = first_row_with_settings(session, matching, {"wanted": 3})
+    return found, missing, timeout
+
+
+def test_first_row_with_settings_starts_the_transaction_with_its_settings(
+    throwaway_postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    from tests.conftest import make_settings
+
+    settings = make_settings(throwaway_postgres.create(), tmp_path, db_statement_timeout_ms=2345)
+    engine = create_db_engine(settings)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    try:
+        found, missing, timeout = _first_row_probe(session_engines(engine, 2345).read)
+    finally:
+        engine.dispose()
+    assert found is not None
+    assert found.v == 2
+    # PostgreSQL answers a statement that finds nothing with a row of NULLs: the settings
+    # ran all the same.
+    assert missing is not None
+    assert missing.v is None
+    assert timeout == "2345ms"
+    # The probe and the timeout in one statement; no separate settings statement.
+    folded = [s for s in statements if "set_config('statement_timeout'" in s]
+    assert len(folded) == 2
+    assert all("UNION ALL SELECT 2" in s for s in folded)
+
+
+def test_first_row_with_settings_on_sqlite_is_the_plain_statement(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", _env_file=None)  # type: ignore[call-arg]
+    engine = create_db_engine(settings)
+    try:
+        found, missing, _ = _first_row_probe(session_engines(engine, 0).read)
+    finally:
+        engine.dispose()
+    assert found is not None
+    assert found.v == 2
+    assert missing is None

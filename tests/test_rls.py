@@ -258,8 +258,8 @@ def test_tags_obey_row_level_security(rls_client: TestClient) -> None:
 def test_a_task_read_sets_its_transaction_up_in_one_statement(
     rls_client: TestClient, rls_database: RlsDatabase
 ) -> None:
-    """The statement timeout and the caller's id go in one set_config statement at the start
-    of the transaction; then the user, then the task with its tags: three statements."""
+    """The statement timeout and the caller's id are set by the transaction's first statement,
+    which also reads the user; then the task with its tags: two statements."""
     owner = make_account(rls_client, email="one-statement@example.com")
     task = make_task(rls_client, owner, tags=["b", "A"])
     engine = rls_client.app.state.engine  # type: ignore[attr-defined]
@@ -275,13 +275,31 @@ def test_a_task_read_sets_its_transaction_up_in_one_statement(
         event.remove(engine, "before_cursor_execute", capture)
     assert response.status_code == 200
     assert response.json()["tags"] == ["A", "b"]
-    assert len(statements) == 3, statements
-    settings = statements[0]
-    assert "set_config('statement_timeout'" in settings
-    assert "set_config('app.user_id'" in settings
-    assert "FROM users" in statements[1]
-    assert "FROM tasks" in statements[2]
-    assert "task_tags" in statements[2]
+    assert len(statements) == 2, statements
+    first = statements[0]
+    assert "set_config('statement_timeout'" in first
+    assert "set_config('app.user_id'" in first
+    assert "FROM users" in first
+    assert "FROM tasks" in statements[1]
+    assert "task_tags" in statements[1]
+
+
+def test_revoked_and_deleted_accounts_are_refused_by_the_first_statement(
+    rls_client: TestClient,
+) -> None:
+    """The user check shares its statement with the transaction settings: a token whose
+    account revoked its tokens, or no longer exists, still gets 401 and reads nothing."""
+    account = make_account(rls_client, email="refused@example.com")
+    task = make_task(rls_client, account)
+    assert rls_client.post("/api/v1/auth/logout-all", headers=account.headers).status_code == 204
+    assert_problem(rls_client.get(f"/api/v1/tasks/{task['id']}", headers=account.headers), 401)
+
+    tokens = login(rls_client, email=account.email, password=account.password)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert rls_client.get(f"/api/v1/tasks/{task['id']}", headers=headers).status_code == 200
+    assert rls_client.delete("/api/v1/users/me", headers=headers).status_code == 204
+    assert_problem(rls_client.get(f"/api/v1/tasks/{task['id']}", headers=headers), 401)
+    assert_problem(rls_client.get("/api/v1/tasks", headers=headers), 401)
 
 
 def test_the_request_transaction_carries_the_timeout_and_the_user(

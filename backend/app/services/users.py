@@ -16,6 +16,7 @@ from app.core.errors import (
     ProviderAccount,
     WrongCurrentPassword,
 )
+from app.database import first_row_with_settings
 from app.models import User
 from app.models.base import utcnow
 from app.schemas.user import UserCreate, UserUpdate
@@ -66,9 +67,12 @@ _CALLER_SQL = core_select(
 
 def caller_for_token(*, session: Session, user_id: uuid.UUID, token_version: int) -> Caller | None:
     """The local account an access token names, if it still exists, has not revoked its
-    tokens since (token_version) and is not a provider account; otherwise None."""
-    row = session.connection().execute(_CALLER_SQL, {"user_id": user_id}).first()
-    if row is None or row.token_version != token_version or row.auth_issuer:
+    tokens since (token_version) and is not a provider account; otherwise None.
+
+    When it starts the request's transaction, the same statement also applies the
+    transaction's settings (users has no row-level security, so it may go first)."""
+    row = first_row_with_settings(session, _CALLER_SQL, {"user_id": user_id})
+    if row is None or row.id is None or row.token_version != token_version or row.auth_issuer:
         return None
     return Caller(row.id, row.email, row.timezone, row.auth_subject)
 
