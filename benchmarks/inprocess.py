@@ -38,6 +38,7 @@ from benchmarks.run import SECRET, Profile, bench_database, grant_app_role, samp
 USERS = 100
 TASKS_PER_USER = 10
 SCENARIOS = ("healthz", "get", "list", "create", "patch", "complete")
+WARM_UP = 200  # requests before measuring: caches, pool, lazily built statements
 
 Message = dict[str, Any]
 Asgi = Callable[
@@ -119,7 +120,7 @@ async def measure(
 ) -> tuple[float, float]:
     """Best-of-rounds (CPU ms, wall ms) per request."""
     counter = itertools.count()
-    for _ in range(min(200, requests)):  # warm-up: caches, pool, lazily built statements
+    for _ in range(min(WARM_UP, requests)):
         n = next(counter)
         status = await call(app, *request_for(scenario, pairs, tokens, n))
         if status >= 300:

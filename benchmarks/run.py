@@ -351,6 +351,7 @@ class Bench:
                     "raw",
                     "--rate",
                     "200",
+                    "--gil",  # CPU, not time spent waiting for PostgreSQL
                     "--nonblocking",
                     "--output",
                     str(path),

@@ -62,39 +62,37 @@ async def get_password_hash(request: Request) -> PasswordHash:
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def serialize_sqlite_writes(request: Request) -> AsyncIterator[None]:
-    """On SQLite, one write request at a time per process, queued on the event loop.
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's Session: bound to the read engine for GET/HEAD/OPTIONS, else the write one.
 
-    A write transaction holds SQLite's only write lock across several threadpool hops
-    (user lookup, task lookup, handler). Writers waiting in busy_timeout inside worker threads
-    could occupy the whole threadpool while the lock holder waits for a thread: every one of
-    them then fails with "database is locked". Waiting here costs no thread.
+    On SQLite, one write request at a time per process, queued on the event loop. A write
+    transaction holds SQLite's only write lock across thread-pool hops; writers waiting in
+    busy_timeout inside worker threads could occupy the whole thread pool while the lock
+    holder waits for a thread, and every one of them would then fail with "database is
+    locked". Waiting here costs no thread. (Part of this dependency rather than one of its
+    own: FastAPI solves each dependency on every request.)
     """
-    gate: asyncio.Lock | None = getattr(request.app.state, "sqlite_write_gate", None)
-    if gate is None or request.method in _READ_ONLY_METHODS:
-        yield
-        return
-    async with gate:
-        yield
-
-
-async def get_session(
-    request: Request, _gate: Annotated[None, Depends(serialize_sqlite_writes)]
-) -> AsyncIterator[Session]:
-    engines: SessionEngines = request.app.state.session_engines
-    engine = engines.read if request.method in _READ_ONLY_METHODS else engines.write
-    # Opening a Session does no I/O (it connects on first use), so it happens on the event
-    # loop. Handlers end their transaction themselves (see end_transaction), so closing is
-    # usually I/O-free too; only a transaction left open (an error) is rolled back, over the
-    # network, on the thread pool.
-    session = Session(engine, expire_on_commit=False)
+    read_only = request.method in _READ_ONLY_METHODS
+    gate: asyncio.Lock | None = None if read_only else request.app.state.sqlite_write_gate
+    if gate is not None:
+        await gate.acquire()
     try:
-        yield session
+        engines: SessionEngines = request.app.state.session_engines
+        # Opening a Session does no I/O (it connects on first use), so it happens on the
+        # event loop. Handlers end their transaction themselves (see end_transaction), so
+        # closing is usually I/O-free too; only a transaction left open (an error) is rolled
+        # back, over the network, on the thread pool.
+        session = Session(engines.read if read_only else engines.write, expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            if session.in_transaction():
+                await run_in_threadpool(_close_session, session)
+            else:
+                session.close()
     finally:
-        if session.in_transaction():
-            await run_in_threadpool(_close_session, session)
-        else:
-            session.close()
+        if gate is not None:
+            gate.release()
 
 
 def end_transaction(session: Session) -> None:
