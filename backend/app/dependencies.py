@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
@@ -266,21 +266,25 @@ def limit_password_attempts(
     enforce_limits(request, limiter, [(rate_limit.LOGIN_ACCOUNT, account)])
 
 
-async def parse_task_id(task_id: str) -> uuid.UUID:
-    # A malformed id is answered like a missing one: 404, never a 422 that hints at format.
+def task_uuid(task_id: str) -> uuid.UUID:
+    """A task id from the path. A malformed one is answered like a missing one: 404, never
+    a 422 that hints at the format."""
     try:
         return uuid.UUID(task_id)
     except ValueError as exc:
         raise TaskNotFound from exc
 
 
-# The id only: the handler loads the task itself, with the caller's user_id, in the same
-# thread-pool hop as the rest of its work.
-TaskId = Annotated[uuid.UUID, Depends(parse_task_id)]
+# A plain path parameter, parsed by the handler (task_uuid) in its own thread-pool hop: as a
+# dependency of its own it would cost FastAPI a dependency to solve on every request. So a
+# request without a valid token gets its 401 before the id is looked at.
+TaskId = Annotated[str, Path()]
 
 
 def get_owned_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Task:
-    task = task_service.get_task(session=session, user_id=current_user.id, task_id=task_id)
+    task = task_service.get_task(
+        session=session, user_id=current_user.id, task_id=task_uuid(task_id)
+    )
     if task is None:
         raise TaskNotFound
     return task

@@ -112,6 +112,16 @@ def test_get_unknown_malformed_and_foreign_ids_are_the_same_404(
     assert len(set(answers)) == 1
 
 
+def test_without_a_token_every_task_id_is_401_before_it_is_looked_at(
+    client: TestClient,
+) -> None:
+    # The id is parsed after authentication: an anonymous caller learns nothing about ids.
+    for task_id in (str(uuid.uuid4()), "not-a-uuid"):
+        for method, suffix in (("GET", ""), ("PATCH", ""), ("DELETE", ""), ("POST", "/complete")):
+            response = client.request(method, f"/api/v1/tasks/{task_id}{suffix}")
+            assert_problem(response, 401)
+
+
 def test_patch_is_partial(client: TestClient, owner: Account) -> None:
     task = make_task(client, owner, title="Old", description="keep me")
     response = client.patch(

@@ -19,6 +19,7 @@ from app.dependencies import (
     SettingsDep,
     TaskId,
     require_json,
+    task_uuid,
 )
 from app.schemas.common import problem_responses
 from app.schemas.task import CompleteRequest, TaskCreate, TaskPublic, TaskUpdate
@@ -136,9 +137,16 @@ def compat_create_task(
 @router.get(
     "/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404, *_MISMATCH)
 )
-def compat_get_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> TaskPublic:
+def compat_get_task(
+    user_id: str,  # checked by require_path_user; declared so the contract lists it first
+    task_id: TaskId,
+    session: SessionDep,
+    current_user: CurrentUser,
+) -> TaskPublic:
     """One of your tasks."""
-    view = task_service.get_task_view(session=session, user_id=current_user.id, task_id=task_id)
+    view = task_service.get_task_view(
+        session=session, user_id=current_user.id, task_id=task_uuid(task_id)
+    )
     return _public(view)
 
 

@@ -4,7 +4,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlmodel import Session
 
 from app.core.errors import TaskNotFound
-from app.dependencies import CurrentUser, SessionDep, TaskId, end_transaction, require_json
+from app.dependencies import (
+    CurrentUser,
+    SessionDep,
+    TaskId,
+    end_transaction,
+    require_json,
+    task_uuid,
+)
 from app.schemas.common import problem_responses
 from app.schemas.task import TaskCreate, TaskPage, TaskPublic, TaskReplace, TaskUpdate
 from app.schemas.task_query import CountPair, TagCount, TaskQuery, TaskStats
@@ -107,7 +114,9 @@ def create_task(
 )
 def get_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
     """One of your tasks."""
-    view = task_service.get_task_view(session=session, user_id=current_user.id, task_id=task_id)
+    view = task_service.get_task_view(
+        session=session, user_id=current_user.id, task_id=task_uuid(task_id)
+    )
     return _json(session, _public(view))
 
 
@@ -123,7 +132,7 @@ def update_task(
 ) -> Response:
     """Change some fields. Send `"description": null` to clear the description."""
     view = task_service.update_task(
-        session=session, user_id=current_user.id, task_id=task_id, task_in=task_in
+        session=session, user_id=current_user.id, task_id=task_uuid(task_id), task_in=task_in
     )
     return _json(session, _public(view))
 
@@ -140,7 +149,7 @@ def replace_task(
 ) -> Response:
     """Replace every client field; omitted optional fields return to their defaults."""
     view = task_service.replace_task(
-        session=session, user_id=current_user.id, task_id=task_id, task_in=task_in
+        session=session, user_id=current_user.id, task_id=task_uuid(task_id), task_in=task_in
     )
     return _json(session, _public(view))
 
@@ -155,7 +164,10 @@ def delete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser)
     """Delete a task."""
     # One statement: a missing task, another user's, or one a concurrent request deleted
     # first all get the same 404.
-    if not task_service.delete_task(session=session, user_id=current_user.id, task_id=task_id):
+    deleted = task_service.delete_task(
+        session=session, user_id=current_user.id, task_id=task_uuid(task_id)
+    )
+    if not deleted:
         raise TaskNotFound
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -169,7 +181,7 @@ def delete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser)
 def complete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
     """Mark a task done. Safe to retry: completing a completed task changes nothing."""
     view = task_service.set_completed(
-        session=session, user_id=current_user.id, task_id=task_id, completed=True
+        session=session, user_id=current_user.id, task_id=task_uuid(task_id), completed=True
     )
     return _json(session, _public(view))
 
@@ -183,6 +195,6 @@ def complete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUse
 def reopen_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
     """Mark a task not done. Safe to retry."""
     view = task_service.set_completed(
-        session=session, user_id=current_user.id, task_id=task_id, completed=False
+        session=session, user_id=current_user.id, task_id=task_uuid(task_id), completed=False
     )
     return _json(session, _public(view))
