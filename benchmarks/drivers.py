@@ -25,14 +25,11 @@ import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import anyio.to_thread
-from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlmodel import Session
 
-from app import migrate
 from app.core.config import Settings
 from app.database import (
     SESSION_TIMEOUT_OPTION,
@@ -43,11 +40,7 @@ from app.database import (
 )
 from app.services import tasks as task_service
 from app.services import users as user_service
-from benchmarks import seed
-from benchmarks.run import SECRET, Profile, bench_database, grant_app_role, sample_tasks
-
-USERS = 100
-TASKS_PER_USER = 10
+from benchmarks.inprocess import small_database
 
 Variant = Callable[[uuid.UUID, uuid.UUID], Awaitable[None]]
 
@@ -71,14 +64,13 @@ def check_and_read(session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> 
 
 async def run(
     settings: Settings,
-    app_url: str,
     pairs: list[tuple[uuid.UUID, uuid.UUID]],
     requests: int,
     rounds: int,
 ) -> dict[str, list[float]]:
     engine = create_db_engine(settings)
     sync_engine = session_engines(engine, settings.db_statement_timeout_ms).read
-    async_url = normalize_database_url(app_url).replace("+psycopg2", "+psycopg")
+    async_url = normalize_database_url(settings.database_url).replace("+psycopg2", "+psycopg")
     async_root = create_async_engine(
         async_url, hide_parameters=True, pool_size=settings.db_pool_size
     )
@@ -139,26 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=500, help="per variant and round")
     parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args(argv)
-    profile = Profile(
-        "postgresql", USERS, (USERS * TASKS_PER_USER,), TASKS_PER_USER, 0, 0, 1, 1, (1,), 100
-    )
-    with bench_database(profile, Path(".")) as (owner_url, app_url):
-        migrate.upgrade(owner_url)
-        owner = create_engine(normalize_database_url(owner_url))
-        grant_app_role(owner, app_url)
-        with owner.begin() as conn:
-            seed.seed_users(conn, USERS)
-            seed.seed_tasks(conn, [seed.Block(0, USERS, TASKS_PER_USER)])
-        pairs = [(user, task) for user, task, _ in sample_tasks(owner, USERS * TASKS_PER_USER)]
-        owner.dispose()
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            database_url=app_url,
-            secret_key=SECRET,
-            environment="production",
-            auto_migrate=False,
-        )
-        results = asyncio.run(run(settings, app_url, pairs, args.requests, args.rounds))
+    with small_database() as (pairs, settings):
+        results = asyncio.run(run(settings, pairs, args.requests, args.rounds))
     print(f"{'variant':16} {'median CPU ms':>13} {'best CPU ms':>11}")
     for name, values in results.items():
         print(f"{name:16} {statistics.median(values):13.2f} {min(values):11.2f}")
