@@ -259,13 +259,13 @@ def first_row_with_settings(
         connection = session.connection()  # begins the transaction; after_begin stands aside
     finally:
         del session.info[_FOLDED_INFO_KEY]
-    if connection.dialect.name != "postgresql":
-        return connection.execute(statement, params).first()
-    settings = _settings_for(connection, session.info.get(_RLS_INFO_KEY), new_transaction=True)
-    if not (settings.timeout or settings.rls):
-        return connection.execute(statement, params).first()
-    folded = _with_settings(statement, settings.timeout, settings.rls)
-    return connection.execute(folded, {**params, **settings.params}).first()
+    if connection.dialect.name == "postgresql":
+        rls_values = session.info.get(_RLS_INFO_KEY)
+        settings = _settings_for(connection, rls_values, new_transaction=True)
+        if settings.timeout or settings.rls:
+            folded = _with_settings(statement, settings.timeout, settings.rls)
+            return connection.execute(folded, {**params, **settings.params}).first()
+    return connection.execute(statement, params).first()
 
 
 def _bind_rls(session: Session, name: str, value: str) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
-from app.core.errors import Forbidden, NotFound, TaskNotFound
+from app.core.errors import Forbidden, NotFound
 from app.dependencies import (
     CurrentUser,
     OwnedTask,
@@ -157,11 +157,16 @@ def compat_get_task(
     responses=problem_responses(400, 401, 404, 413, 415, 422, *_MISMATCH),
 )
 def compat_update_task(
-    task_in: TaskUpdate, task: OwnedTask, session: SessionDep, current_user: CurrentUser
+    user_id: str,  # checked by require_path_user; declared so the contract lists it first
+    task_id: TaskId,
+    task_in: TaskUpdate,
+    session: SessionDep,
+    current_user: CurrentUser,
 ) -> TaskPublic:
     """Update a task: the fields sent change, the others stay (like PATCH /api/v1/tasks/{id})."""
+    # One UPDATE of the caller's task; no read first (a missing task matches nothing: 404).
     view = task_service.update_task(
-        session=session, user_id=current_user.id, task_id=task.id, task_in=task_in
+        session=session, user_id=current_user.id, task_id=task_uuid(task_id), task_in=task_in
     )
     return _public(view)
 
@@ -171,11 +176,14 @@ def compat_update_task(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 404, *_MISMATCH),
 )
-def compat_delete_task(task: OwnedTask, session: SessionDep, current_user: CurrentUser) -> Response:
+def compat_delete_task(
+    user_id: str,  # checked by require_path_user; declared so the contract lists it first
+    task_id: TaskId,
+    session: SessionDep,
+    current_user: CurrentUser,
+) -> Response:
     """Delete a task."""
-    # Of concurrent deletes of one task, one gets 204 and the others the 404 of a missing task.
-    if not task_service.delete_task(session=session, user_id=current_user.id, task_id=task.id):
-        raise TaskNotFound
+    task_service.delete_task(session=session, user_id=current_user.id, task_id=task_uuid(task_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

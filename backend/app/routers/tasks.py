@@ -3,7 +3,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlmodel import Session
 
-from app.core.errors import TaskNotFound
 from app.dependencies import (
     CurrentUser,
     SessionDep,
@@ -162,13 +161,7 @@ def replace_task(
 )
 def delete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a task."""
-    # One statement: a missing task, another user's, or one a concurrent request deleted
-    # first all get the same 404.
-    deleted = task_service.delete_task(
-        session=session, user_id=current_user.id, task_id=task_uuid(task_id)
-    )
-    if not deleted:
-        raise TaskNotFound
+    task_service.delete_task(session=session, user_id=current_user.id, task_id=task_uuid(task_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

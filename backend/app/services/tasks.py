@@ -323,13 +323,16 @@ def set_completed(
     return view
 
 
-def delete_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> bool:
+def delete_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
+    """One DELETE of the user's task; TaskNotFound if it matched nothing (a missing task,
+    another user's, or one a concurrent request deleted first: the same 404)."""
     # Its tag links go with it (ON DELETE CASCADE); the tags stay.
     result = session.execute(
         delete(Task).where(col(Task.id) == task_id, col(Task.user_id) == user_id)
     )
     session.commit()
-    return bool(getattr(result, "rowcount", 0))
+    if not getattr(result, "rowcount", 0):
+        raise TaskNotFound
 
 
 def list_tasks(
