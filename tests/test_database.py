@@ -1,15 +1,16 @@
 import time
+import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, bindparam, create_engine, event, literal_column, select, text
+from sqlalchemy import Engine, Float, Integer, bindparam, create_engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.core.config import Settings
-from app.database import create_db_engine, first_row_with_settings, session_engines
-from tests.conftest import ThrowawayPostgres, admin_url
+from app.core.errors import is_database_unavailable
+from app.database import begin, bind_session_to_user, create_db_engine, run
+from tests.conftest import BACKENDS, ThrowawayPostgres, admin_url, make_settings
 
 
 def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path: Path) -> None:
@@ -40,13 +41,12 @@ def test_postgres_engine_pings_every_checkout_when_idle_threshold_is_zero() -> N
 def test_postgres_statement_timeout_is_set_per_transaction(
     throwaway_postgres: object, tmp_path: Path
 ) -> None:
-    from tests.conftest import admin_url, make_settings
-
     settings = make_settings(admin_url(), tmp_path, db_statement_timeout_ms=1234)
     engine = create_db_engine(settings)
     try:
-        with engine.connect() as connection:
-            assert connection.execute(text("SHOW statement_timeout")).scalar() == "1234ms"
+        with Session(engine) as session:
+            assert session.execute(text("SHOW statement_timeout")).scalar() == "1234ms"
+            assert session.execute(text("SHOW TimeZone")).scalar() == "UTC"
     finally:
         engine.dispose()
 
@@ -108,54 +108,125 @@ def test_postgres_recently_used_connection_is_not_pinged_and_the_pool_recovers(
         engine.dispose()
 
 
-def _first_row_probe(engine: Engine) -> tuple[Any, str | None]:
-    """Checks the row of a value that matches; returns the row for one that does not and the
-    statement timeout in force after the first statement."""
-    statement: Any = select(literal_column("v").label("v")).select_from(
-        text("(SELECT 1 AS v UNION ALL SELECT 2) AS t")
-    )
-    matching = statement.where(literal_column("v") == bindparam("wanted"))
-    with Session(engine) as session:
-        found = first_row_with_settings(session, matching, {"wanted": 2})
-        assert found is not None
-        assert found.v == 2
-        timeout = None
-        if engine.dialect.name == "postgresql":
-            timeout = session.execute(text("SHOW statement_timeout")).scalar()
-    with Session(engine) as session:
-        missing = first_row_with_settings(session, matching, {"wanted": 3})
-    return missing, timeout
+def _capture(engine: Engine) -> list[str]:
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    return statements
 
 
-def test_first_row_with_settings_starts_the_transaction_with_its_settings(
+_SETTINGS_PROBE = select(
+    func.current_setting("statement_timeout").label("timeout"),
+    func.current_setting("app.user_id").label("user_id"),
+    func.current_setting("TimeZone").label("zone"),
+    bindparam("echo", type_=Integer).label("echo"),
+)
+
+
+def test_run_on_postgres_is_one_call_with_its_settings_and_leaves_nothing_open(
     throwaway_postgres: ThrowawayPostgres, tmp_path: Path
 ) -> None:
-    from tests.conftest import make_settings
-
     settings = make_settings(throwaway_postgres.create(), tmp_path, db_statement_timeout_ms=2345)
     engine = create_db_engine(settings)
-    statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    statements = _capture(engine)
+    user_id = uuid.uuid4()
     try:
-        missing, timeout = _first_row_probe(session_engines(engine, 2345).read)
+        with Session(engine) as session:
+            bind_session_to_user(session, user_id)
+            rows = run(session, _SETTINGS_PROBE, {"echo": 7})
+            assert not session.in_transaction()
+            with engine.connect() as connection:
+                # The pooled connection went back idle: no transaction left open, and the
+                # driver is out of autocommit mode again for ordinary transactions.
+                assert not connection.connection.dbapi_connection.autocommit  # type: ignore[union-attr]
     finally:
         engine.dispose()
-    # PostgreSQL answers a statement that finds nothing with a row of NULLs: the settings
-    # ran all the same.
-    assert missing is not None
-    assert missing.v is None
-    assert timeout == "2345ms"
-    # The probe and the timeout in one statement; no separate settings statement.
-    folded = [s for s in statements if "set_config('statement_timeout'" in s]
-    assert len(folded) == 2
-    assert all("UNION ALL SELECT 2" in s for s in folded)
+    assert [tuple(row) for row in rows] == [("2345ms", str(user_id), "UTC", 7)]
+    # One simple-query call: the settings, then the statement. No BEGIN, no COMMIT.
+    assert len(statements) == 1, statements
+    first, second = statements[0].split("; ", 1)
+    assert "set_config('statement_timeout'" in first
+    assert "current_setting" in second
 
 
-def test_first_row_with_settings_on_sqlite_is_the_plain_statement(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", _env_file=None)  # type: ignore[call-arg]
+def test_run_on_postgres_without_a_timeout_keeps_the_servers_own(
+    throwaway_postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    settings = make_settings(throwaway_postgres.create(), tmp_path, db_statement_timeout_ms=0)
     engine = create_db_engine(settings)
     try:
-        missing, _ = _first_row_probe(session_engines(engine, 0).read)
+        with engine.connect() as connection:
+            server_default = connection.execute(text("SHOW statement_timeout")).scalar()
+        with Session(engine) as session:
+            rows = run(session, _SETTINGS_PROBE, {"echo": 1})
     finally:
         engine.dispose()
-    assert missing is None
+    assert rows[0].timeout == server_default
+
+
+def test_run_on_postgres_is_cut_by_the_statement_timeout(
+    throwaway_postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    settings = make_settings(throwaway_postgres.create(), tmp_path, db_statement_timeout_ms=50)
+    engine = create_db_engine(settings)
+    try:
+        with Session(engine) as session, pytest.raises(OperationalError) as raised:
+            run(session, select(func.pg_sleep(bindparam("seconds", type_=Float))), {"seconds": 2})
+        # Wrapped by SQLAlchemy like any statement's error, so the app answers 503.
+        assert is_database_unavailable(raised.value)
+    finally:
+        engine.dispose()
+
+
+_PROBE_TABLE = "run_probe"
+
+
+def _probe_engine(backend: str, tmp_path: Path, pg: ThrowawayPostgres | None) -> Engine:
+    url = f"sqlite:///{tmp_path / 'x.db'}" if pg is None else pg.create()
+    engine = create_db_engine(make_settings(url, tmp_path))
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE TABLE {_PROBE_TABLE} (n INTEGER)"))
+    return engine
+
+
+_INSERT_PROBE = text(f"INSERT INTO {_PROBE_TABLE} (n) VALUES (:n)").bindparams(  # noqa: S608
+    bindparam("n", type_=Integer)
+)
+_COUNT_PROBE = select(func.count()).select_from(text(_PROBE_TABLE))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_run_commits_on_its_own_and_joins_a_transaction_already_begun(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    pg = request.getfixturevalue("throwaway_postgres") if backend == "postgresql" else None
+    engine = _probe_engine(backend, tmp_path, pg)
+    try:
+        with Session(engine) as session:
+            run(session, _INSERT_PROBE, {"n": 1})  # its own transaction: committed
+            begin(session)
+            run(session, _INSERT_PROBE, {"n": 2})  # joins the one begun: rolled back
+            session.rollback()
+        with Session(engine) as session:
+            assert run(session, _COUNT_PROBE, {})[0][0] == 1
+    finally:
+        engine.dispose()
+
+
+def test_run_on_a_connection_that_died_fails_like_any_statement_and_the_pool_recovers(
+    throwaway_postgres: ThrowawayPostgres,
+) -> None:
+    engine = _pooled_engine(throwaway_postgres, idle_seconds=3600)
+    probe = select(func.pg_backend_pid())
+    try:
+        with Session(engine) as session:
+            first = run(session, probe, {})[0][0]
+        _kill_backend(first)
+        # A wrapped OperationalError (the app's 503), not the driver's own error...
+        with Session(engine) as session, pytest.raises(OperationalError) as raised:
+            run(session, probe, {})
+        assert is_database_unavailable(raised.value)
+        # ...and the dead connection is gone from the pool.
+        with Session(engine) as session:
+            assert run(session, probe, {})[0][0] != first
+    finally:
+        engine.dispose()

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
 from app import migrate
-from app.database import normalize_database_url
+from app.database import SETTINGS_SQL, normalize_database_url
 from app.schemas.task_query import TaskQuery
 from app.services import tasks as task_service
 from tests.conftest import ThrowawayPostgres
@@ -96,7 +96,7 @@ def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _explain_listing(engine: Engine, user: int, query: TaskQuery) -> list[dict[str, Any]]:
-    """EXPLAIN the page query list_tasks sends for `query` (its first statement)."""
+    """EXPLAIN the page query list_tasks sends for `query`."""
     sent: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -113,7 +113,9 @@ def _explain_listing(engine: Engine, user: int, query: TaskQuery) -> list[dict[s
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     assert views, "the seeded user should have matching tasks"
-    statement, parameters = sent[0]
+    statement, parameters = next(sent_pair for sent_pair in sent if "FROM tasks" in sent_pair[0])
+    # database.run sends the transaction settings in the same call, before the query.
+    statement = statement.removeprefix(f"{SETTINGS_SQL}; ")
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()

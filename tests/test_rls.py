@@ -8,7 +8,7 @@ as that role, and drop both afterwards.
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -255,14 +255,8 @@ def test_tags_obey_row_level_security(rls_client: TestClient) -> None:
     assert client.get("/probe/unscoped-tags", headers=bob.headers).json()["tag_count"] == 1
 
 
-def test_a_task_read_sets_its_transaction_up_in_one_statement(
-    rls_client: TestClient, rls_database: RlsDatabase
-) -> None:
-    """The statement timeout and the caller's id are set by the transaction's first statement,
-    which also reads the user; then the task with its tags: two statements."""
-    owner = make_account(rls_client, email="one-statement@example.com")
-    task = make_task(rls_client, owner, tags=["b", "A"])
-    engine = rls_client.app.state.engine  # type: ignore[attr-defined]
+def _statements_of(client: TestClient, call: Callable[[], Any]) -> list[str]:
+    engine = client.app.state.engine  # type: ignore[attr-defined]
     statements: list[str] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -270,25 +264,44 @@ def test_a_task_read_sets_its_transaction_up_in_one_statement(
 
     event.listen(engine, "before_cursor_execute", capture)
     try:
-        response = rls_client.get(f"/api/v1/tasks/{task['id']}", headers=owner.headers)
+        call()
     finally:
         event.remove(engine, "before_cursor_execute", capture)
-    assert response.status_code == 200
-    assert response.json()["tags"] == ["A", "b"]
+    return statements
+
+
+def test_a_task_read_is_one_call_to_the_database(rls_client: TestClient) -> None:
+    """With the caller's account remembered, a read is a single simple-query call: the
+    transaction settings (timeout, the caller's id for the policies) and then the task with
+    its tags, run by PostgreSQL as one implicit transaction. No BEGIN, no COMMIT."""
+    owner = make_account(rls_client, email="one-statement@example.com")
+    task = make_task(rls_client, owner, tags=["b", "A"])
+
+    def read() -> None:
+        response = rls_client.get(f"/api/v1/tasks/{task['id']}", headers=owner.headers)
+        assert response.status_code == 200
+        assert response.json()["tags"] == ["A", "b"]
+
+    statements = _statements_of(rls_client, read)
+    assert len(statements) == 1, statements
+    settings, query = statements[0].split("; ", 1)
+    assert "set_config('statement_timeout'" in settings
+    assert "set_config('app.user_id'" in settings
+    assert "FROM tasks" in query
+    assert "task_tags" in query
+
+    # A process that does not know the account yet reads it first, in a call of its own.
+    authenticator = rls_client.app.state.authenticator  # type: ignore[attr-defined]
+    authenticator.callers.forget_all()
+    statements = _statements_of(rls_client, read)
     assert len(statements) == 2, statements
-    first = statements[0]
-    assert "set_config('statement_timeout'" in first
-    assert "set_config('app.user_id'" in first
-    assert "FROM users" in first
+    assert "FROM users" in statements[0]
     assert "FROM tasks" in statements[1]
-    assert "task_tags" in statements[1]
 
 
-def test_revoked_and_deleted_accounts_are_refused_by_the_first_statement(
-    rls_client: TestClient,
-) -> None:
-    """The user check shares its statement with the transaction settings: a token whose
-    account revoked its tokens, or no longer exists, still gets 401 and reads nothing."""
+def test_revoked_and_deleted_accounts_are_refused_at_once(rls_client: TestClient) -> None:
+    """A token whose account revoked its tokens, or no longer exists, gets 401 from the next
+    request on: the process that made the change forgets what it remembered of the account."""
     account = make_account(rls_client, email="refused@example.com")
     task = make_task(rls_client, account)
     assert rls_client.post("/api/v1/auth/logout-all", headers=account.headers).status_code == 204

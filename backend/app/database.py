@@ -2,27 +2,22 @@
 
 import time
 import uuid
-import weakref
-from collections.abc import Iterator
-from functools import cache
+from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
-    ColumnElement,
+    ClauseElement,
     Connection,
+    CursorResult,
+    Dialect,
     Engine,
+    Executable,
     Row,
-    Select,
-    bindparam,
     create_engine,
     event,
-    func,
-    literal,
-    literal_column,
-    select,
     text,
-    true,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -37,15 +32,14 @@ from app.core.text_search import search_rank
 RLS_USER_SETTING = "app.user_id"
 RLS_REFRESH_TOKEN_SETTING = "app.refresh_token_hash"  # noqa: S105 - a setting name
 _RLS_INFO_KEY = "rls_settings"
-_FOLDED_INFO_KEY = "settings_folded"  # set while first_row_with_settings begins a transaction
 _ROLE_FLAGS = text(
     "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
 )
 
 WRITE_OPTION = "tasks_api_write"
-# Set on the engine a request's Session uses: its after_begin sets the statement timeout in
-# the same statement as the row-level security settings, one round trip instead of two.
-SESSION_TIMEOUT_OPTION = "tasks_api_session_statement_timeout_ms"
+# PostgreSQL engines carry DB_STATEMENT_TIMEOUT_MS as this execution option; it is set with
+# the other transaction settings (SETTINGS_SQL).
+STATEMENT_TIMEOUT_OPTION = "tasks_api_statement_timeout_ms"
 
 
 def normalize_database_url(url: str) -> str:
@@ -88,35 +82,20 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def _configure_postgres(engine: Engine, statement_timeout_ms: int) -> None:
-    # SET LOCAL rather than a startup `options` parameter or a session-level SET: it lasts
-    # exactly one transaction, so it also works behind a transaction-mode pooler (Neon's
-    # PgBouncer), which rejects startup options and shares server sessions between clients.
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get(SESSION_TIMEOUT_OPTION):
-            return  # the request Session's after_begin sets it (see _session_settings)
-        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}")
-
-
 class SessionEngines(NamedTuple):
     """The engine a request's Session binds to, for read and for write requests.
 
-    Both share the application engine's pool; only their execution options differ.
+    Both share the application engine's pool; only their execution options differ: on
+    SQLite, write transactions start with BEGIN IMMEDIATE.
     """
 
     read: Engine
     write: Engine
 
 
-def session_engines(engine: Engine, statement_timeout_ms: int) -> SessionEngines:
-    """SQLite: write transactions start with BEGIN IMMEDIATE. PostgreSQL: the Session sets the
-    statement timeout together with the row-level security settings (one round trip)."""
+def session_engines(engine: Engine) -> SessionEngines:
     if engine.dialect.name == "sqlite":
         return SessionEngines(engine, engine.execution_options(**{WRITE_OPTION: True}))
-    if engine.dialect.name == "postgresql" and statement_timeout_ms > 0:
-        timed = engine.execution_options(**{SESSION_TIMEOUT_OPTION: int(statement_timeout_ms)})
-        return SessionEngines(timed, timed)
     return SessionEngines(engine, engine)
 
 
@@ -147,125 +126,111 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
             raise DisconnectionError("connection died while idle") from exc
 
 
-# Per connection pool (an engine and its execution-option copies share one): does its role
-# obey row-level security? A superuser or BYPASSRLS role ignores the policies, so setting
-# them would cost work per transaction for nothing.
-_rls_applies: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
+# Transaction-local settings, applied with set_config(..., true). Parameters are named
+# `setting_*`, so they never clash with a statement's own. TimeZone is UTC so that
+# timestamptz values come back from the driver in UTC, as the API shows them; a NULL timeout
+# (DB_STATEMENT_TIMEOUT_MS=0) keeps the server's own.
+SETTINGS_SQL = (
+    "SELECT set_config('statement_timeout', COALESCE(%(setting_statement_timeout)s,"
+    " current_setting('statement_timeout')), true),"
+    f" set_config('{RLS_USER_SETTING}', %(setting_user_id)s, true),"
+    f" set_config('{RLS_REFRESH_TOKEN_SETTING}', %(setting_refresh_token_hash)s, true),"
+    " set_config('TimeZone', 'UTC', true)"
+)
 
 
-def _role_obeys_rls(connection: Connection) -> bool:
-    pool = connection.engine.pool
-    known = _rls_applies.get(pool)
-    if known is None:
-        row = connection.execute(_ROLE_FLAGS).one()
-        known = not (row.rolsuper or row.rolbypassrls)
-        _rls_applies[pool] = known
-    return known
+def _settings_params(
+    connection: Connection, rls_values: dict[str, str] | None
+) -> dict[str, str | None]:
+    """Values for SETTINGS_SQL: the engine's statement timeout (0 = none) and the row-level
+    security values bound to the session (none: no rows at all, the policies fail closed).
 
-
-AnySelect = Select[*tuple[Any, ...]]
-
-
-# Transaction-local settings, applied with set_config(..., true): they last one transaction,
-# so they are safe behind a transaction-mode pooler such as Neon's. Fixed texts, so the
-# statement cache hits.
-@cache
-def _settings_calls(timeout: bool, rls: bool) -> tuple[ColumnElement[Any], ...]:
-    settings: list[tuple[str, str]] = []
-    if timeout:
-        settings.append(("statement_timeout", "setting_statement_timeout"))
-    if rls:
-        settings.append((RLS_USER_SETTING, "setting_user_id"))
-        settings.append((RLS_REFRESH_TOKEN_SETTING, "setting_refresh_token_hash"))
-    return tuple(
-        func.set_config(literal_column(f"'{name}'"), bindparam(param), literal_column("true"))
-        for name, param in settings
-    )
-
-
-@cache
-def _settings_statement(timeout: bool, rls: bool) -> AnySelect:
-    return select(*_settings_calls(timeout, rls))
-
-
-@cache
-def _with_settings(statement: AnySelect, timeout: bool, rls: bool) -> AnySelect:
-    """`statement` with the settings applied in it: its rows (or one row of NULLs when it has
-    none, so the settings always run), the set_config calls as extra columns."""
-    first = statement.subquery("first")
-    one = select(literal(1).label("one")).subquery("one")
-    calls = _settings_calls(timeout, rls)
-    return select(*first.c, *calls).select_from(one.outerjoin(first, true()))
-
-
-class _Settings(NamedTuple):
-    timeout: bool
-    rls: bool
-    params: dict[str, str]
-
-
-def _settings_for(
-    connection: Connection, rls_values: dict[str, str] | None, *, new_transaction: bool
-) -> _Settings:
-    """Which settings a transaction needs: the statement timeout when it begins, and the
-    row-level security values if the role obeys the policies."""
-    timeout = (
-        connection.get_execution_options().get(SESSION_TIMEOUT_OPTION) if new_transaction else None
-    )
-    rls = rls_values is not None and _role_obeys_rls(connection)
+    SET LOCAL-style settings rather than startup `options` or a session-level SET: they last
+    exactly one transaction, so they work behind a transaction-mode pooler (Neon's
+    PgBouncer), which rejects startup options and shares server sessions between clients."""
+    timeout = connection.get_execution_options().get(STATEMENT_TIMEOUT_OPTION, 0)
     values = rls_values or {}
-    # Not named like anything a statement folded with them binds (first_row_with_settings).
-    params = {
-        "setting_statement_timeout": str(timeout),
+    return {
+        "setting_statement_timeout": str(timeout) if timeout else None,
         "setting_user_id": values.get(RLS_USER_SETTING, ""),
         "setting_refresh_token_hash": values.get(RLS_REFRESH_TOKEN_SETTING, ""),
     }
-    return _Settings(bool(timeout), rls, params)
-
-
-def _session_settings(
-    connection: Connection, rls_values: dict[str, str] | None, *, new_transaction: bool
-) -> None:
-    settings = _settings_for(connection, rls_values, new_transaction=new_transaction)
-    if settings.timeout or settings.rls:
-        connection.execute(_settings_statement(settings.timeout, settings.rls), settings.params)
 
 
 @event.listens_for(OrmSession, "after_begin")
 def _settings_on_begin(
     session: OrmSession, _tx: SessionTransaction, connection: Connection
 ) -> None:
-    # Re-applied whenever a bound session starts a new transaction, unless
-    # first_row_with_settings carries them in its own statement.
-    if connection.dialect.name == "postgresql" and not session.info.get(_FOLDED_INFO_KEY):
-        _session_settings(connection, session.info.get(_RLS_INFO_KEY), new_transaction=True)
-
-
-def first_row_with_settings(
-    session: Session, statement: AnySelect, params: dict[str, Any]
-) -> Row[Any] | None:
-    """The first row of `statement`, run as the first statement of the session's transaction
-    with the transaction's settings (statement timeout, row-level security) applied in the
-    same statement: one round trip instead of two.
-
-    Only for a statement that reads no table under row-level security: the settings take
-    effect for the statements after it. Its columns keep their names in the row; on
-    PostgreSQL a statement that finds nothing gives a row of NULLs.
-    """
-    if session.in_transaction():
-        return session.execute(statement, params).first()
-    session.info[_FOLDED_INFO_KEY] = True
-    try:
-        connection = session.connection()  # begins the transaction; after_begin stands aside
-    finally:
-        del session.info[_FOLDED_INFO_KEY]
+    # Every transaction a Session begins on PostgreSQL starts with its settings.
     if connection.dialect.name == "postgresql":
-        rls_values = session.info.get(_RLS_INFO_KEY)
-        settings = _settings_for(connection, rls_values, new_transaction=True)
-        if settings.timeout or settings.rls:
-            folded = _with_settings(statement, settings.timeout, settings.rls)
-            return connection.execute(folded, {**params, **settings.params}).first()
-    return connection.execute(statement, params).first()
+        params = _settings_params(connection, session.info.get(_RLS_INFO_KEY))
+        connection.exec_driver_sql(SETTINGS_SQL, params)
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    # Values the statement itself binds (literals in it), under the names the SQL uses.
+    params: dict[str, Any]
+
+
+@lru_cache(maxsize=256)
+def _postgres_sql(statement: Executable, dialect: Dialect) -> _Compiled:
+    """The statement compiled once for this engine's psycopg2 dialect (pyformat parameters)."""
+    compiled = cast(ClauseElement, statement).compile(dialect=dialect)
+    return _Compiled(str(compiled), compiled.params)
+
+
+def run(session: Session, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
+    """The rows of one statement, run as a transaction of its own: one round trip.
+
+    For the hottest statements (task reads and single-row writes). `statement` must be built
+    once (module level or functools.cache), since its compiled SQL is cached by identity.
+
+    PostgreSQL: the transaction settings and the statement go in one simple-query call,
+    `SELECT set_config(...); <statement>`, which PostgreSQL runs as one implicit transaction;
+    the connection is in autocommit mode for that call, so psycopg2 sends no BEGIN and no
+    COMMIT of its own. Values come back as psycopg2 makes them (UUID, datetimes in UTC,
+    arrays as lists), without SQLAlchemy's per-row processing. SQLite: the statement through
+    SQLAlchemy Core, committed.
+
+    Inside a transaction the session has already begun (or on a session bound to a
+    connection, as in tests), the statement joins it and the caller commits.
+    """
+    bind = session.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    if session.in_transaction() or not isinstance(bind, Engine):
+        connection = session.connection()
+        if postgres:
+            compiled = _postgres_sql(statement, bind.dialect)
+            return _rows(connection.exec_driver_sql(compiled.sql, {**compiled.params, **params}))
+        return _rows(connection.execute(statement, params))
+    if not postgres:
+        with session.begin():
+            return _rows(session.connection().execute(statement, params))
+    with bind.connect() as connection:
+        driver = connection.connection.dbapi_connection
+        assert driver is not None  # noqa: S101 - a checked-out connection has one
+        settings = _settings_params(connection, session.info.get(_RLS_INFO_KEY))
+        driver.autocommit = True
+        try:
+            compiled = _postgres_sql(statement, bind.dialect)
+            sql = f"{SETTINGS_SQL}; {compiled.sql}"
+            return _rows(connection.exec_driver_sql(sql, {**compiled.params, **params, **settings}))
+        finally:
+            # Unless the call found the connection dead (SQLAlchemy has discarded it then).
+            if not driver.closed:
+                driver.autocommit = False
+
+
+def _rows(result: CursorResult[Any]) -> Sequence[Row[Any]]:
+    return result.all() if result.returns_rows else ()
+
+
+def begin(session: Session) -> None:
+    """Start the session's transaction now, so that the run() calls that follow share it
+    (several statements that must commit together). The caller commits."""
+    if not session.in_transaction():
+        session.begin()
 
 
 def _bind_rls(session: Session, name: str, value: str) -> None:
@@ -274,10 +239,10 @@ def _bind_rls(session: Session, name: str, value: str) -> None:
         return  # already in force (or applied when the next transaction begins)
     values[name] = value
     if not session.in_transaction():
-        return  # the next transaction applies it in after_begin
+        return  # the next transaction applies it in after_begin, or run() sends it along
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        _session_settings(connection, values, new_transaction=False)
+        connection.exec_driver_sql(SETTINGS_SQL, _settings_params(connection, values))
 
 
 def bind_session_to_user(session: Session, user_id: uuid.UUID) -> None:
@@ -332,9 +297,8 @@ def create_db_engine(settings: Settings) -> Engine:
             "connect_timeout": settings.db_connect_timeout_seconds,
             "application_name": "tasks-api",
         },
+        execution_options={STATEMENT_TIMEOUT_OPTION: settings.db_statement_timeout_ms},
     )
-    if settings.db_statement_timeout_ms:
-        _configure_postgres(engine, settings.db_statement_timeout_ms)
     if settings.db_ping_after_idle_seconds > 0:
         _ping_after_idle(engine, settings.db_ping_after_idle_seconds)
     return engine

@@ -18,26 +18,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from app import observability
+from app.authenticator import Authenticator
 from app.core import rate_limit
+from app.core.callers import Caller
 from app.core.config import Settings
 from app.core.errors import (
-    ExpiredProviderToken,
-    InvalidProviderToken,
     NotAuthenticated,
     RateLimited,
     TaskNotFound,
     UnsupportedMediaType,
     is_database_unavailable,
 )
-from app.core.provider_tokens import ProviderTokenError, ProviderVerifier
 from app.core.rate_limit import RateLimiter, account_key
-from app.core.security import InvalidTokenError, decode_access_token
 from app.database import SessionEngines, bind_session_to_user
 from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task
 from app.services import tasks as task_service
-from app.services import users as user_service
-from app.services.users import Caller
 
 logger = logging.getLogger("app.auth")
 
@@ -123,11 +119,6 @@ async def get_rate_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-async def get_provider_verifier(request: Request) -> ProviderVerifier | None:
-    verifier: ProviderVerifier | None = request.app.state.provider_verifier
-    return verifier
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordHashDep = Annotated[PasswordHash, Depends(get_password_hash)]
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -139,25 +130,27 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def enforce_limits(request: Request, limiter: RateLimiter, checks: list[tuple[str, str]]) -> None:
+async def enforce_limits(
+    request: Request, limiter: RateLimiter, checks: list[tuple[str, str]]
+) -> None:
     """Count this request against each (policy, key); 429 at the first one over quota."""
     if not limiter.enabled:
         return
-    states = request.scope.setdefault("state", {}).setdefault(RATE_LIMIT_STATE, [])
-    for policy, key in checks:
-        state = limiter.hit(policy, key)
-        if state is None:
-            continue
-        states.append(state)
+    if limiter.blocking:
+        states = await run_in_threadpool(limiter.hit_each, checks)
+    else:
+        states = limiter.hit_each(checks)
+    request.scope.setdefault("state", {}).setdefault(RATE_LIMIT_STATE, []).extend(states)
+    for state in states:
         if state.exceeded:
-            observability.record_rate_limited(policy)
+            observability.record_rate_limited(state.policy)
             raise RateLimited(retry_after=state.reset)
 
 
 MAX_LOGIN_FIELD = {"username": 320, "password": 128}
 
 
-def limit_login(
+async def limit_login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     limiter: RateLimiterDep,
@@ -176,7 +169,7 @@ def limit_login(
         raise RequestValidationError(too_long)
     # The address limit is checked first so a flood from one address does not also use up
     # the victim account's budget.
-    enforce_limits(
+    await enforce_limits(
         request,
         limiter,
         [
@@ -186,58 +179,11 @@ def limit_login(
     )
 
 
-def limit_register(request: Request, limiter: RateLimiterDep) -> None:
-    enforce_limits(request, limiter, [(rate_limit.REGISTER_ADDRESS, client_address(request))])
+async def limit_register(request: Request, limiter: RateLimiterDep) -> None:
+    await enforce_limits(request, limiter, [(rate_limit.REGISTER_ADDRESS, client_address(request))])
 
 
-ProviderVerifierDep = Annotated[ProviderVerifier | None, Depends(get_provider_verifier)]
-
-
-def provider_user(session: Session, verifier: ProviderVerifier, token: str) -> Caller:
-    try:
-        claims = verifier.verify(token)
-    except ProviderTokenError as exc:
-        # The reason is for operators (a wrong AUTH_AUDIENCE shows up here), not for clients.
-        logger.info("provider token refused: %s", exc)
-        raise (ExpiredProviderToken if exc.expired else InvalidProviderToken) from exc
-    user = user_service.get_or_create_provider_user(
-        session=session,
-        issuer=claims.issuer,
-        subject=claims.subject,
-        email=claims.email,
-        name=claims.name,
-    )
-    return user_service.caller_of(user)
-
-
-def authenticate(
-    session: Session, settings: Settings, verifier: ProviderVerifier | None, token: str | None
-) -> Caller:
-    """The user a bearer token belongs to, checked against the database; else 401."""
-    if not token:
-        raise NotAuthenticated
-    # The unverified issuer only picks the verifier; each one checks everything itself.
-    if verifier is not None and verifier.handles(token):
-        return provider_user(session, verifier, token)
-    if not settings.local_accounts_enabled:
-        raise NotAuthenticated
-    try:
-        claims = decode_access_token(token, settings=settings)
-    except InvalidTokenError as exc:
-        raise NotAuthenticated from exc
-    # The signature vouches for the id, so row-level security can be scoped to it before the
-    # first query: the transaction then starts with its settings in one round trip. If the
-    # account turns out to be gone or revoked, nothing else is read.
-    bind_session_to_user(session, claims.user_id)
-    caller = user_service.caller_for_token(
-        session=session, user_id=claims.user_id, token_version=claims.token_version
-    )
-    if caller is None:  # deleted, revoked since, or a provider account
-        raise NotAuthenticated
-    return caller
-
-
-def authorize_user(
+async def authorize_user(
     request: Request,
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
@@ -245,12 +191,20 @@ def authorize_user(
     """The authenticated caller, counted against the per-user rate limit, with the request's
     database session scoped to them by PostgreSQL row-level security.
 
-    One dependency doing all of it: FastAPI runs each plain-`def` dependency on its own
-    thread-pool hop, and app-wide objects come from app.state rather than sub-dependencies.
+    A token seen before, whose account this process knows, is checked from memory on the
+    event loop (app.authenticator); otherwise the check (a signature, maybe a query) runs on
+    a worker thread. The handler's own statement then carries the row-level security
+    settings (database.run): most requests make one round trip to the database in all.
     """
-    state = request.app.state
-    current_user = authenticate(session, state.settings, state.provider_verifier, token)
-    enforce_limits(request, state.rate_limiter, [(rate_limit.USER, str(current_user.id))])
+    if not token:
+        raise NotAuthenticated
+    authenticator: Authenticator = request.app.state.authenticator
+    current_user = authenticator.cached(token)
+    if current_user is None:
+        current_user = await run_in_threadpool(authenticator.authenticate, session, token)
+    await enforce_limits(
+        request, request.app.state.rate_limiter, [(rate_limit.USER, str(current_user.id))]
+    )
     bind_session_to_user(session, current_user.id)
     return current_user
 
@@ -258,12 +212,20 @@ def authorize_user(
 CurrentUser = Annotated[Caller, Depends(authorize_user)]
 
 
-def limit_password_attempts(
+def forget_caller(request: Request, user_id: uuid.UUID) -> None:
+    """After a change to the account has committed (password, logout-all, time zone,
+    deletion): this process stops trusting what it remembered at once; the others hear of it
+    through the database (migration 0009's NOTIFY)."""
+    authenticator: Authenticator = request.app.state.authenticator
+    authenticator.forget(user_id)
+
+
+async def limit_password_attempts(
     request: Request, limiter: RateLimiterDep, current_user: CurrentUser
 ) -> None:
     # Guessing the current password with a stolen access token shares the login budget.
     account = account_key(current_user.email) if current_user.email else str(current_user.id)
-    enforce_limits(request, limiter, [(rate_limit.LOGIN_ACCOUNT, account)])
+    await enforce_limits(request, limiter, [(rate_limit.LOGIN_ACCOUNT, account)])
 
 
 def task_uuid(task_id: str) -> uuid.UUID:

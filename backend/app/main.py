@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import migrate, observability
+from app import migrate, notifications, observability
+from app.authenticator import Authenticator
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.provider_tokens import ProviderVerifier
@@ -95,7 +97,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         jwks = verifier.jwks if verifier is not None else None
         if jwks is not None and not await anyio.to_thread.run_sync(jwks.refresh):
             logger.warning("provider keys unavailable at start-up: %s", jwks.url)
+        listener = account_listener(settings, authenticator)
+        if listener is not None:
+            listener.start()
         yield
+        if listener is not None:
+            listener.stop()
         app.state.rate_limiter.close()
         engine.dispose()
 
@@ -114,12 +121,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_engines = session_engines(engine, settings.db_statement_timeout_ms)
+    app.state.session_engines = session_engines(engine)
     observability.track_engine(engine)
     app.state.sqlite_write_gate = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.password_hash = make_password_hash(settings)
     app.state.rate_limiter = RateLimiter(settings)
-    app.state.provider_verifier = verifier
+    authenticator = Authenticator(settings, verifier)
+    app.state.authenticator = authenticator
 
     install_error_handlers(app)
     # Each add_middleware wraps the previous ones: the last added runs first.
@@ -159,6 +167,32 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         _document_bearer_only(app)
     app.mount("/static", StaticFiles(directory=docs.STATIC_DIR), name="static")
     return app
+
+
+def account_listener(
+    settings: Settings, authenticator: Authenticator
+) -> notifications.Listener | None:
+    """On PostgreSQL, a listener that makes every account change reach this process's
+    authentication cache (see core.callers); None where notifications cannot arrive."""
+    url = settings.database_listen_url or settings.database_url
+    if settings.is_sqlite:
+        return None
+    if notifications.behind_neon_pooler(url):
+        logger.warning(
+            "DATABASE_URL is a Neon pooler, which cannot LISTEN: set DATABASE_LISTEN_URL to "
+            "the direct endpoint; until then accounts are re-checked every second"
+        )
+        return None
+    callers = authenticator.callers
+
+    def forget(payload: str) -> None:
+        callers.forget(uuid.UUID(payload))
+
+    return notifications.Listener(
+        notifications.listen_dsn(url),
+        {notifications.ACCOUNTS_CHANNEL: forget},
+        on_connected=callers.set_notified,
+    )
 
 
 def _document_bearer_only(app: FastAPI) -> None:

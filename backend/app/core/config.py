@@ -122,6 +122,27 @@ class Settings(BaseSettings):
         ge=0,
         description="PostgreSQL: cancel a statement running longer than this (0: no limit).",
     )
+    database_listen_url: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL: a direct (not pooled) URL for the LISTEN connection that hears about "
+            "account changes. Needed when DATABASE_URL goes through a transaction-mode pooler "
+            "(Neon's `-pooler` host). Unset: DATABASE_URL."
+        ),
+    )
+    auth_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        description="Verified tokens and accounts each process remembers (0: none).",
+    )
+    auth_cache_ttl_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "How long a remembered account is trusted while change notifications arrive "
+            "(PostgreSQL). Without them (SQLite, or the listener disconnected): 1 second."
+        ),
+    )
     db_retry_after_seconds: int = Field(
         default=2, ge=1, description="Retry-After sent with a 503 while the database is down."
     )

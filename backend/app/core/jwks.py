@@ -79,6 +79,9 @@ class JwksCache:
         self._lock = threading.Lock()
         self._background: threading.Thread | None = None
         self.fetch_count = 0
+        # Bumped when a key we trusted is withdrawn or replaced: tokens it signed, remembered
+        # as verified (app.authenticator), must be verified again.
+        self.withdrawals = 0
 
     def _fetch(self) -> dict[str, PyJWK]:
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked in Settings
@@ -113,6 +116,8 @@ class JwksCache:
             )
             return False
         # Replace, not merge: a key the provider withdrew stops being trusted.
+        if any(kid not in keys or keys[kid].key != old.key for kid, old in self._keys.items()):
+            self.withdrawals += 1
         self._keys = keys
         self._fetched_at = self._clock()
         return True

@@ -41,6 +41,8 @@ class ProviderClaims:
     subject: str
     email: str | None
     name: str | None
+    expires_at: float  # `exp`, seconds since the epoch
+    not_before: float | None  # `nbf`, if the token has one
 
 
 def unverified_issuer(token: str) -> str | None:
@@ -145,7 +147,14 @@ class ProviderVerifier:
             subject=subject,
             email=_verified_email(payload),
             name=_name(payload),
+            expires_at=float(payload["exp"]),
+            not_before=_number(payload.get("nbf")),
         )
+
+
+def _number(value: Any) -> float | None:
+    # PyJWT has checked `nbf` when present: a number (not a bool) or an ISO string it refused.
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _verified_email(payload: dict[str, Any]) -> str | None:

@@ -92,6 +92,25 @@ class RateLimiter:
             reset=reset,
         )
 
+    @property
+    def blocking(self) -> bool:
+        """Whether a hit waits on the network (Redis): then it belongs on a worker thread,
+        not on the event loop. Counting in memory takes microseconds."""
+        return isinstance(self.storage, RedisStorage)
+
+    def hit_each(self, checks: list[tuple[str, str]]) -> list[LimitState]:
+        """Count one request against each (policy, key) in order, stopping at the first one
+        over its quota (so a flood caught by one policy does not use up the next one's)."""
+        states: list[LimitState] = []
+        for policy, key in checks:
+            state = self.hit(policy, key)
+            if state is None:
+                continue
+            states.append(state)
+            if state.exceeded:
+                break
+        return states
+
     def _remember(self, key: str, expires_at: float, now: float) -> None:
         if len(self._window_ends) > 10_000:  # bounded: forget windows that have ended
             self._window_ends = {k: v for k, v in self._window_ends.items() if v > now}

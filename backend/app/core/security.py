@@ -29,6 +29,7 @@ class AccessClaims:
     user_id: uuid.UUID
     token_version: int
     issued_at: datetime
+    expires_at: float  # `exp`, seconds since the epoch
 
 
 def make_password_hash(settings: Settings) -> PasswordHash:
@@ -90,6 +91,7 @@ def decode_access_token(token: str, *, settings: Settings) -> AccessClaims:
         user_id=user_id,
         token_version=version,
         issued_at=datetime.fromtimestamp(payload["iat"], UTC),
+        expires_at=float(payload["exp"]),
     )
 
 

@@ -1,7 +1,8 @@
 import uuid
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import CheckConstraint, Date, Index, SmallInteger, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Index, SmallInteger, Table, Text, UniqueConstraint
 from sqlmodel import Column, Field, ForeignKey, SQLModel, Uuid
 
 from app.models.base import UTCDateTime, utcnow
@@ -44,3 +45,7 @@ class Task(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+
+# The table behind Task, for SQLAlchemy Core statements on the hot paths.
+TASKS = cast(Table, Task.__table__)  # type: ignore[attr-defined]

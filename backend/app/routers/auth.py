@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.dependencies import (
@@ -8,6 +8,7 @@ from app.dependencies import (
     PasswordHashDep,
     SessionDep,
     SettingsDep,
+    forget_caller,
     limit_login,
     limit_register,
     require_json,
@@ -103,8 +104,9 @@ def logout(body: RefreshRequest, session: SessionDep) -> Response:
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 409, 429),
 )
-def logout_all(session: SessionDep, current_user: CurrentUser) -> Response:
+def logout_all(session: SessionDep, current_user: CurrentUser, request: Request) -> Response:
     """Log out everywhere: revoke every refresh token and every access token issued so far."""
     user = user_service.require_user(session=session, user_id=current_user.id)
     auth_service.revoke_all_sessions(session=session, user=user)
+    forget_caller(request, current_user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
+from app.core.callers import Caller
 from app.core.errors import Forbidden, NotFound
 from app.dependencies import (
     CurrentUser,
@@ -26,7 +27,6 @@ from app.schemas.task import CompleteRequest, TaskCreate, TaskPublic, TaskUpdate
 from app.schemas.task_query import TaskQuery
 from app.services import tasks as task_service
 from app.services.tasks import TaskView
-from app.services.users import Caller
 
 TAG = "hackathon-compat"
 TAG_DESCRIPTION = (

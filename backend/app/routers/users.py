@@ -1,10 +1,11 @@
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.dependencies import (
     CurrentUser,
     PasswordHashDep,
     SessionDep,
     SettingsDep,
+    forget_caller,
     limit_password_attempts,
     require_json,
 )
@@ -37,10 +38,13 @@ def get_me(session: SessionDep, current_user: CurrentUser) -> UserPublic:
     dependencies=[Depends(require_json)],
     responses=problem_responses(400, 401, 413, 415, 422, 429),
 )
-def update_me(user_in: UserUpdate, session: SessionDep, current_user: CurrentUser) -> UserPublic:
+def update_me(
+    user_in: UserUpdate, session: SessionDep, current_user: CurrentUser, request: Request
+) -> UserPublic:
     """Change the signed-in user's profile: the name and the time zone."""
     user = user_service.require_user(session=session, user_id=current_user.id)
     user = user_service.update_user(session=session, user=user, user_in=user_in)
+    forget_caller(request, current_user.id)  # the time zone is part of what is remembered
     return UserPublic.model_validate(user)
 
 
@@ -50,9 +54,10 @@ def update_me(user_in: UserUpdate, session: SessionDep, current_user: CurrentUse
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 429),
 )
-def delete_me(session: SessionDep, current_user: CurrentUser) -> Response:
+def delete_me(session: SessionDep, current_user: CurrentUser, request: Request) -> Response:
     """Delete the account with all its tasks and tokens. This cannot be undone."""
     user_service.delete_user(session=session, user_id=current_user.id)
+    forget_caller(request, current_user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -68,9 +73,10 @@ def change_password(
     settings: SettingsDep,
     password_hash: PasswordHashDep,
     current_user: CurrentUser,
+    request: Request,
 ) -> TokenPair:
     """Change the password. Every other session ends; the response is this client's new pair."""
-    return auth_service.change_password(
+    pair = auth_service.change_password(
         session=session,
         user=user_service.require_user(session=session, user_id=current_user.id),
         current_password=body.current_password,
@@ -78,3 +84,5 @@ def change_password(
         password_hash=password_hash,
         settings=settings,
     )
+    forget_caller(request, current_user.id)
+    return pair

@@ -1,7 +1,6 @@
 """Accounts: registration, authentication, profile changes and deletion."""
 
 import uuid
-from typing import NamedTuple
 
 from pwdlib import PasswordHash
 from sqlalchemy import bindparam, delete
@@ -9,6 +8,8 @@ from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app import database
+from app.core.callers import Caller
 from app.core.errors import (
     EmailTaken,
     InvalidCredentials,
@@ -16,7 +17,6 @@ from app.core.errors import (
     ProviderAccount,
     WrongCurrentPassword,
 )
-from app.database import first_row_with_settings
 from app.models import User
 from app.models.base import utcnow
 from app.schemas.user import UserCreate, UserUpdate
@@ -41,20 +41,6 @@ def require_user(*, session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
-class Caller(NamedTuple):
-    """The signed-in user, as every authenticated request needs them.
-
-    Read with one prebuilt Core statement rather than as an ORM User: this runs on every
-    request, and the ORM costs several times more CPU for the same row. Handlers that change
-    the account load the full record with require_user.
-    """
-
-    id: uuid.UUID
-    email: str | None
-    timezone: str
-    auth_subject: str | None
-
-
 _CALLER_SQL = core_select(
     col(User.id),
     col(User.email),
@@ -65,20 +51,22 @@ _CALLER_SQL = core_select(
 ).where(col(User.id) == bindparam("user_id"))
 
 
-def caller_for_token(*, session: Session, user_id: uuid.UUID, token_version: int) -> Caller | None:
-    """The local account an access token names, if it still exists, has not revoked its
-    tokens since (token_version) and is not a provider account; otherwise None.
-
-    When it starts the request's transaction, the same statement also applies the
-    transaction's settings (users has no row-level security, so it may go first)."""
-    row = first_row_with_settings(session, _CALLER_SQL, {"user_id": user_id})
-    if row is None or row.id is None or row.token_version != token_version or row.auth_issuer:
-        return None
-    return Caller(row.id, row.email, row.timezone, row.auth_subject)
+def get_caller(*, session: Session, user_id: uuid.UUID) -> Caller | None:
+    """What authenticating a request needs to know about an account (one prebuilt statement,
+    not an ORM User: it runs whenever a token's account is not in the cache)."""
+    rows = database.run(session, _CALLER_SQL, {"user_id": user_id})
+    return Caller(**rows[0]._mapping) if rows else None
 
 
 def caller_of(user: User) -> Caller:
-    return Caller(user.id, user.email, user.timezone, user.auth_subject)
+    return Caller(
+        id=user.id,
+        email=user.email,
+        timezone=user.timezone,
+        auth_subject=user.auth_subject,
+        auth_issuer=user.auth_issuer,
+        token_version=user.token_version,
+    )
 
 
 def get_user_by_email(*, session: Session, email: str) -> User | None:
