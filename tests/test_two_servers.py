@@ -59,12 +59,13 @@ def request(
 
 
 class Server:
-    def __init__(self, env: dict[str, str], workdir: Path, name: str) -> None:
+    def __init__(self, env: dict[str, str], workdir: Path, name: str, workers: int = 1) -> None:
         self.port = _free_port()
         self.log_path = workdir / f"{name}.log"
         self._log = self.log_path.open("wb")
+        command = ["serve", "--port", str(self.port), "--workers", str(workers)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "app.cli", *command],
             cwd=workdir,
             env=env,
             stdout=self._log,
