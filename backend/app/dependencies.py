@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pwdlib import PasswordHash
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -33,6 +34,7 @@ from app.core.rate_limit import RateLimiter, account_key
 from app.database import SessionEngines, bind_session_to_user
 from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task
+from app.schemas.task_query import REPEATABLE, TaskQuery
 from app.services import tasks as task_service
 
 logger = logging.getLogger("app.auth")
@@ -253,6 +255,30 @@ def get_owned_task(task_id: TaskId, session: SessionDep, current_user: CurrentUs
 
 
 OwnedTask = Annotated[Task, Depends(get_owned_task)]
+
+
+async def task_query(request: Request) -> TaskQuery:
+    """The listing's filters, sort and page from the query string.
+
+    Parsed here rather than by declaring `Annotated[TaskQuery, Query()]`: FastAPI re-inspects
+    every field's annotation on every request for that, about 0.1 ms per listing. The route
+    documents the same parameters (schemas.task_query.query_parameters) and errors come out
+    as FastAPI's would: a 422 naming `query` and the parameter.
+    """
+    params = request.query_params
+    data = {
+        name: params.getlist(name) if name in REPEATABLE else params[name]
+        for name in params.keys()  # noqa: SIM118 - a multi-dict: keys() is each name once
+    }
+    try:
+        return TaskQuery.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("query", *error["loc"])} for error in exc.errors()]
+        ) from exc
+
+
+TaskQueryDep = Annotated[TaskQuery, Depends(task_query)]
 
 
 async def require_json(request: Request) -> None:

@@ -1,19 +1,28 @@
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+import orjson
+from fastapi import APIRouter, Depends, Request, Response, status
 from sqlmodel import Session
 
 from app.dependencies import (
     CurrentUser,
     SessionDep,
     TaskId,
+    TaskQueryDep,
     end_transaction,
     require_json,
     task_uuid,
 )
 from app.schemas.common import problem_responses
-from app.schemas.task import TaskCreate, TaskPage, TaskPublic, TaskReplace, TaskUpdate
-from app.schemas.task_query import CountPair, TagCount, TaskQuery, TaskStats
+from app.schemas.task import (
+    TaskCreate,
+    TaskPage,
+    TaskPublic,
+    TaskReplace,
+    TaskUpdate,
+    task_document,
+)
+from app.schemas.task_query import CountPair, TagCount, TaskStats, query_parameters
 from app.services import tags as tag_service
 from app.services import tasks as task_service
 from app.services.tasks import TaskView
@@ -23,19 +32,17 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], responses=problem_res
 _BODY_ERRORS = (400, 401, 413, 415, 422, 429)
 
 
-def _public(view: TaskView) -> TaskPublic:
-    return TaskPublic.from_task(view.task, view.tags)
+def _document(view: TaskView) -> dict[str, Any]:
+    return task_document(view.task, view.tags)
 
 
-def _json(
-    session: Session, model: TaskPublic | TaskPage, status_code: int = 200, **headers: str
-) -> Response:
-    # Serialized once, straight to bytes. Returning the model instead would make FastAPI
-    # validate it a second time against response_model (and, for a sync route, on another
-    # thread-pool hop) before encoding it. response_model still documents the shape.
-    body = model.model_dump_json()
+def _json(session: Session, body: Any, status_code: int = 200, **headers: str) -> Response:
+    # Encoded once, straight to bytes (orjson; `Z` for UTC like pydantic). Returning a model
+    # instead would make FastAPI validate it against response_model and encode it, on
+    # another thread-pool hop. response_model still documents the shape.
+    content = orjson.dumps(body, option=orjson.OPT_UTC_Z)
     end_transaction(session)
-    return Response(body, status_code, headers, media_type="application/json")
+    return Response(content, status_code, headers, media_type="application/json")
 
 
 @router.get(
@@ -43,15 +50,14 @@ def _json(
     summary="List your tasks",
     response_model=TaskPage,
     responses=problem_responses(400, 401, 422, 429),
+    openapi_extra={"parameters": query_parameters()},
 )
-def list_tasks(
-    query: Annotated[TaskQuery, Query()], session: SessionDep, current_user: CurrentUser
-) -> Response:
+def list_tasks(query: TaskQueryDep, session: SessionDep, current_user: CurrentUser) -> Response:
     """List your tasks a page at a time: filter, search and sort (newest first by default)."""
     views, next_cursor = task_service.list_tasks(
         session=session, user_id=current_user.id, query=query, zone=current_user.timezone
     )
-    page = TaskPage(items=[_public(view) for view in views], next_cursor=next_cursor)
+    page = {"items": [_document(view) for view in views], "next_cursor": next_cursor}
     return _json(session, page)
 
 
@@ -102,7 +108,7 @@ def create_task(
     """Create a task. The `Location` header points at it."""
     view = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
     location = str(request.url_for("get_task", task_id=str(view.task.id)).path)
-    return _json(session, _public(view), status.HTTP_201_CREATED, Location=location)
+    return _json(session, _document(view), status.HTTP_201_CREATED, Location=location)
 
 
 @router.get(
@@ -116,7 +122,7 @@ def get_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) ->
     view = task_service.get_task_view(
         session=session, user_id=current_user.id, task_id=task_uuid(task_id)
     )
-    return _json(session, _public(view))
+    return _json(session, _document(view))
 
 
 @router.patch(
@@ -133,7 +139,7 @@ def update_task(
     view = task_service.update_task(
         session=session, user_id=current_user.id, task_id=task_uuid(task_id), task_in=task_in
     )
-    return _json(session, _public(view))
+    return _json(session, _document(view))
 
 
 @router.put(
@@ -150,7 +156,7 @@ def replace_task(
     view = task_service.replace_task(
         session=session, user_id=current_user.id, task_id=task_uuid(task_id), task_in=task_in
     )
-    return _json(session, _public(view))
+    return _json(session, _document(view))
 
 
 @router.delete(
@@ -176,7 +182,7 @@ def complete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUse
     view = task_service.set_completed(
         session=session, user_id=current_user.id, task_id=task_uuid(task_id), completed=True
     )
-    return _json(session, _public(view))
+    return _json(session, _document(view))
 
 
 @router.post(
@@ -190,4 +196,4 @@ def reopen_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser)
     view = task_service.set_completed(
         session=session, user_id=current_user.id, task_id=task_uuid(task_id), completed=False
     )
-    return _json(session, _public(view))
+    return _json(session, _document(view))

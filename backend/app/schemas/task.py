@@ -178,6 +178,27 @@ class TaskPublic(BaseModel):
         )
 
 
+def task_document(task: "TaskFields", tags: list[str]) -> dict[str, Any]:
+    """A task exactly as TaskPublic shows it, as plain values for a fast JSON encoder.
+
+    The hot routes render responses with orjson from this instead of validating and dumping
+    a TaskPublic per task, which cost about 7 microseconds a task, most of a page of 50.
+    TaskPublic still declares the shape in the contract; tests check both give the same JSON.
+    """
+    return {
+        "id": task.id,
+        "title": task.title,
+        "description": task.description,
+        "completed": task.completed,
+        "completed_at": task.completed_at,
+        "priority": Priority.from_level(task.priority),
+        "due": task.due_date if task.due_date is not None else task.due_at,
+        "tags": tags,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+    }
+
+
 class TaskPage(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [], "next_cursor": None}]})
 

@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -164,6 +164,29 @@ class TaskQuery(BaseModel):
         data["priority"] = sorted(data["priority"])
         data["tag"] = sorted(tag_key(name) for name in data["tag"])
         return data
+
+
+# Fields given as repeated query parameters (`?tag=a&tag=b`).
+REPEATABLE = frozenset(
+    name for name, field in TaskQuery.model_fields.items() if get_origin(field.annotation) is list
+)
+
+
+def query_parameters() -> list[dict[str, Any]]:
+    """The listing's query parameters as OpenAPI documents them: one per field of TaskQuery,
+    with the field's own JSON schema (what FastAPI would publish for `Query()` on the model,
+    which the route does not use: see dependencies.task_query)."""
+    schema = TaskQuery.model_json_schema(
+        mode="validation", ref_template="#/components/schemas/{model}"
+    )
+    parameters = []
+    for name, property_schema in schema["properties"].items():
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": False}
+        if "description" in property_schema:
+            parameter["description"] = property_schema["description"]
+        parameter["schema"] = property_schema
+        parameters.append(parameter)
+    return parameters
 
 
 class CountPair(BaseModel):

@@ -60,6 +60,26 @@ _SHOWN = [column for column in TASKS.c if column.name not in ("user_id", "due_so
 _TASK_COLUMNS = len(_SHOWN)
 
 
+class ShownTask(NamedTuple):
+    """A task as the statements below select it (the _SHOWN columns, in order). Rows are
+    copied into this before rendering: a NamedTuple's fields read several times faster than
+    a SQLAlchemy Row's, and a page reads ten of them per task."""
+
+    id: uuid.UUID
+    title: str
+    description: str | None
+    completed: bool
+    completed_at: datetime | None
+    priority: int
+    due_date: date | None
+    due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+assert list(ShownTask._fields) == [column.name for column in _SHOWN]  # noqa: S101
+
+
 # Statements below are built once (functools.cache) and only bound per request: building and
 # hashing one with the tags subquery costs more CPU than executing it.
 @cache
@@ -92,7 +112,7 @@ def _tag_names(value: Any) -> list[str]:
 
 def _view(row: Any) -> TaskView:
     """A row of (tasks.*, tag_names, ...) as a TaskView."""
-    return TaskView(row, _tag_names(row[_TASK_COLUMNS]))
+    return TaskView(ShownTask._make(row[:_TASK_COLUMNS]), _tag_names(row[_TASK_COLUMNS]))
 
 
 @cache
@@ -265,7 +285,7 @@ def _update(
             session=session, user_id=user_id, task_ids=[task_id]
         )[task_id]
     session.commit()
-    return TaskView(row, names)
+    return TaskView(ShownTask._make(row[:_TASK_COLUMNS]), names)
 
 
 def update_task(
