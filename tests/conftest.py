@@ -22,7 +22,6 @@ from sqlmodel import Session
 from app import migrate
 from app.core.config import Environment, Settings
 from app.database import create_db_engine, normalize_database_url
-from app.dependencies import get_session
 from app.main import create_app
 from tests.live import METRICS_TOKEN, LiveServer, start_server
 
@@ -153,13 +152,12 @@ def app_on_connection(settings: Settings, engine: Engine, connection: Connection
     """The app with every request's session joined to the test's rolled-back transaction."""
     application = create_app(settings, engine)
 
-    def test_session() -> Iterator[Session]:
-        with Session(
+    def test_session(read_only: bool) -> Session:
+        return Session(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        ) as db_session:
-            yield db_session
+        )
 
-    application.dependency_overrides[get_session] = test_session
+    application.state.session_factory = test_session
     return application
 
 

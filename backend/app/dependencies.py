@@ -3,10 +3,8 @@
 This is the only place where a bearer token is decoded.
 """
 
-import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -15,7 +13,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pwdlib import PasswordHash
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from app import observability
@@ -28,10 +25,11 @@ from app.core.errors import (
     RateLimited,
     TaskNotFound,
     UnsupportedMediaType,
-    is_database_unavailable,
 )
 from app.core.rate_limit import RateLimiter, account_key
-from app.database import SessionEngines, bind_session_to_user
+from app.database import bind_session_to_user
+from app.middleware.db_session import STATE_KEY as SESSION_STATE_KEY
+from app.middleware.db_session import RequestSession
 from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task
 from app.schemas.task_query import REPEATABLE, TaskQuery
@@ -57,40 +55,11 @@ async def get_password_hash(request: Request) -> PasswordHash:
     return password_hash
 
 
-_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's Session: bound to the read engine for GET/HEAD/OPTIONS, else the write one.
-
-    On SQLite, one write request at a time per process, queued on the event loop. A write
-    transaction holds SQLite's only write lock across thread-pool hops; writers waiting in
-    busy_timeout inside worker threads could occupy the whole thread pool while the lock
-    holder waits for a thread, and every one of them would then fail with "database is
-    locked". Waiting here costs no thread. (Part of this dependency rather than one of its
-    own: FastAPI solves each dependency on every request.)
-    """
-    read_only = request.method in _READ_ONLY_METHODS
-    gate: asyncio.Lock | None = None if read_only else request.app.state.sqlite_write_gate
-    if gate is not None:
-        await gate.acquire()
-    try:
-        engines: SessionEngines = request.app.state.session_engines
-        # Opening a Session does no I/O (it connects on first use), so it happens on the
-        # event loop. Handlers end their transaction themselves (see end_transaction), so
-        # closing is usually I/O-free too; only a transaction left open (an error) is rolled
-        # back, over the network, on the thread pool.
-        session = Session(engines.read if read_only else engines.write, expire_on_commit=False)
-        try:
-            yield session
-        finally:
-            if session.in_transaction():
-                await run_in_threadpool(_close_session, session)
-            else:
-                session.close()
-    finally:
-        if gate is not None:
-            gate.release()
+async def get_session(request: Request) -> Session:
+    """The request's Session (see middleware.db_session, which closes it): bound to the
+    read engine for GET/HEAD/OPTIONS, else the write one."""
+    request_session: RequestSession = request.scope["state"][SESSION_STATE_KEY]
+    return await request_session.open()
 
 
 def end_transaction(session: Session) -> None:
@@ -100,20 +69,6 @@ def end_transaction(session: Session) -> None:
     handler's service has committed already, so this does nothing there.
     """
     session.rollback()
-
-
-def _close_session(session: Session) -> None:
-    try:
-        session.close()
-    except SQLAlchemyError as exc:
-        # Closing rolls back a read-only transaction left open after the handler. If the
-        # database went away meanwhile, the answer is already decided (and may be on the wire):
-        # raising here would only cut the connection. SQLAlchemy has discarded the connection.
-        if not is_database_unavailable(exc):
-            raise
-        logging.getLogger("app.database").warning(
-            "database connection lost while closing a session: %s", type(exc).__name__
-        )
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:

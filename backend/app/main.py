@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlmodel import Session
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import migrate, notifications, observability
@@ -24,6 +25,7 @@ from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
 from app.database import create_db_engine, rls_bypass_reason, session_engines
 from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.db_session import DatabaseSessionMiddleware
 from app.middleware.json_depth import JsonDepthMiddleware
 from app.middleware.observability import ObservabilityMiddleware
 from app.middleware.rate_limit_headers import RateLimitHeadersMiddleware
@@ -121,7 +123,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_engines = session_engines(engine)
+    engines = session_engines(engine)
+
+    def new_session(read_only: bool) -> Session:
+        return Session(engines.read if read_only else engines.write, expire_on_commit=False)
+
+    app.state.session_factory = new_session
     observability.track_engine(engine)
     app.state.sqlite_write_gate = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.password_hash = make_password_hash(settings)
@@ -131,6 +138,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     install_error_handlers(app)
     # Each add_middleware wraps the previous ones: the last added runs first.
+    app.add_middleware(DatabaseSessionMiddleware)
     app.add_middleware(JsonDepthMiddleware, max_depth=settings.max_json_depth)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:

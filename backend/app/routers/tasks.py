@@ -107,7 +107,9 @@ def create_task(
 ) -> Response:
     """Create a task. The `Location` header points at it."""
     view = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
-    location = str(request.url_for("get_task", task_id=str(view.task.id)).path)
+    # The task's own path, as url_for would build it (root_path included), without its
+    # search through every route.
+    location = f"{request.scope.get('root_path', '')}{router.prefix}/{view.task.id}"
     return _json(session, _document(view), status.HTTP_201_CREATED, Location=location)
 
 
