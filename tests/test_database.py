@@ -1,9 +1,10 @@
+import socket
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, Float, Integer, bindparam, create_engine, event, func, select, text
+from sqlalchemy import Engine, Float, Integer, bindparam, create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -11,6 +12,7 @@ from app.core.config import Settings
 from app.core.errors import is_database_unavailable
 from app.database import begin, bind_session_to_user, create_db_engine, run
 from tests.conftest import BACKENDS, ThrowawayPostgres, admin_url, make_settings
+from tests.sql_recorder import recording
 
 
 def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path: Path) -> None:
@@ -108,12 +110,6 @@ def test_postgres_recently_used_connection_is_not_pinged_and_the_pool_recovers(
         engine.dispose()
 
 
-def _capture(engine: Engine) -> list[str]:
-    statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    return statements
-
-
 _SETTINGS_PROBE = select(
     func.current_setting("statement_timeout").label("timeout"),
     func.current_setting("app.user_id").label("user_id"),
@@ -127,21 +123,25 @@ def test_run_on_postgres_is_one_call_with_its_settings_and_leaves_nothing_open(
 ) -> None:
     settings = make_settings(throwaway_postgres.create(), tmp_path, db_statement_timeout_ms=2345)
     engine = create_db_engine(settings)
-    statements = _capture(engine)
     user_id = uuid.uuid4()
     try:
-        with Session(engine) as session:
-            bind_session_to_user(session, user_id)
-            rows = run(session, _SETTINGS_PROBE, {"echo": 7})
-            assert not session.in_transaction()
+        with recording(engine) as sent:
+            with Session(engine) as session:
+                bind_session_to_user(session, user_id)
+                rows = run(session, _SETTINGS_PROBE, {"echo": 7})
+                assert not session.in_transaction()
             with engine.connect() as connection:
                 # The pooled connection went back idle: no transaction left open, and the
                 # driver is out of autocommit mode again for ordinary transactions.
-                assert not connection.connection.dbapi_connection.autocommit  # type: ignore[union-attr]
+                dbapi = connection.connection.dbapi_connection
+                assert dbapi is not None
+                assert not dbapi.autocommit
+                assert dbapi.get_transaction_status() == 0  # TRANSACTION_STATUS_IDLE
     finally:
         engine.dispose()
-    assert [tuple(row) for row in rows] == [("2345ms", str(user_id), "UTC", 7)]
+    assert rows == [("2345ms", str(user_id), "UTC", 7)]
     # One simple-query call: the settings, then the statement. No BEGIN, no COMMIT.
+    statements = [statement for statement, _ in sent]
     assert len(statements) == 1, statements
     first, second = statements[0].split("; ", 1)
     assert "set_config('statement_timeout'" in first
@@ -160,7 +160,7 @@ def test_run_on_postgres_without_a_timeout_keeps_the_servers_own(
             rows = run(session, _SETTINGS_PROBE, {"echo": 1})
     finally:
         engine.dispose()
-    assert rows[0].timeout == server_default
+    assert rows[0][0] == server_default  # current_setting(statement_timeout)
 
 
 def test_run_on_postgres_is_cut_by_the_statement_timeout(
@@ -228,5 +228,19 @@ def test_run_on_a_connection_that_died_fails_like_any_statement_and_the_pool_rec
         # ...and the dead connection is gone from the pool.
         with Session(engine) as session:
             assert run(session, probe, {})[0][0] != first
+    finally:
+        engine.dispose()
+
+
+def test_run_when_the_database_refuses_connections_is_a_database_outage(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nothing listens on: refused at once
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = make_settings(f"postgresql://postgres@127.0.0.1:{port}/nowhere", tmp_path)
+    engine = create_db_engine(settings)
+    try:
+        with Session(engine) as session, pytest.raises(OperationalError) as raised:
+            run(session, select(func.now()), {})
+        assert is_database_unavailable(raised.value)  # the app answers 503
     finally:
         engine.dispose()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
 from app import migrate
@@ -18,6 +18,7 @@ from app.database import SETTINGS_SQL, normalize_database_url
 from app.schemas.task_query import TaskQuery
 from app.services import tasks as task_service
 from tests.conftest import ThrowawayPostgres
+from tests.sql_recorder import recording
 
 USERS = 2_000
 TASKS = 120_000
@@ -97,21 +98,12 @@ def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def _explain_listing(engine: Engine, user: int, query: TaskQuery) -> list[dict[str, Any]]:
     """EXPLAIN the page query list_tasks sends for `query`."""
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
     with engine.connect() as connection:
         user_id = connection.execute(
             text("SELECT md5('user' || :n)::uuid"), {"n": user}
         ).scalar_one()
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with Session(engine) as session:
-            views, _ = task_service.list_tasks(session=session, user_id=user_id, query=query)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    with recording(engine) as sent, Session(engine) as session:
+        views, _ = task_service.list_tasks(session=session, user_id=user_id, query=query)
     assert views, "the seeded user should have matching tasks"
     statement, parameters = next(sent_pair for sent_pair in sent if "FROM tasks" in sent_pair[0])
     # database.run sends the transaction settings in the same call, before the query.

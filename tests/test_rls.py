@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event, text, update
+from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
@@ -26,6 +26,7 @@ from app.main import create_app
 from app.models import RefreshToken, Tag, Task, TaskTag
 from tests.conftest import ThrowawayPostgres, make_settings
 from tests.factories import Account, assert_problem, login, make_account, make_task
+from tests.sql_recorder import recording
 
 
 class RlsDatabase:
@@ -256,18 +257,9 @@ def test_tags_obey_row_level_security(rls_client: TestClient) -> None:
 
 
 def _statements_of(client: TestClient, call: Callable[[], Any]) -> list[str]:
-    engine = client.app.state.engine  # type: ignore[attr-defined]
-    statements: list[str] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with recording(client.app.state.engine) as sent:  # type: ignore[attr-defined]
         call()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    return statements
+    return [statement for statement, _ in sent]
 
 
 def test_a_task_read_is_one_call_to_the_database(rls_client: TestClient) -> None:

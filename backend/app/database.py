@@ -2,7 +2,7 @@
 
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -10,17 +10,15 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import (
     ClauseElement,
     Connection,
-    CursorResult,
     Dialect,
     Engine,
     Executable,
-    Row,
     create_engine,
     event,
     text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, StatementError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
@@ -139,16 +137,13 @@ SETTINGS_SQL = (
 )
 
 
-def _settings_params(
-    connection: Connection, rls_values: dict[str, str] | None
-) -> dict[str, str | None]:
+def _settings_params(timeout: int, rls_values: dict[str, str] | None) -> dict[str, str | None]:
     """Values for SETTINGS_SQL: the engine's statement timeout (0 = none) and the row-level
     security values bound to the session (none: no rows at all, the policies fail closed).
 
     SET LOCAL-style settings rather than startup `options` or a session-level SET: they last
     exactly one transaction, so they work behind a transaction-mode pooler (Neon's
     PgBouncer), which rejects startup options and shares server sessions between clients."""
-    timeout = connection.get_execution_options().get(STATEMENT_TIMEOUT_OPTION, 0)
     values = rls_values or {}
     return {
         "setting_statement_timeout": str(timeout) if timeout else None,
@@ -157,14 +152,20 @@ def _settings_params(
     }
 
 
+def _timeout(connection: Connection) -> int:
+    timeout: int = connection.get_execution_options().get(STATEMENT_TIMEOUT_OPTION, 0)
+    return timeout
+
+
 @event.listens_for(OrmSession, "after_begin")
 def _settings_on_begin(
     session: OrmSession, _tx: SessionTransaction, connection: Connection
 ) -> None:
     # Every transaction a Session begins on PostgreSQL starts with its settings.
     if connection.dialect.name == "postgresql":
-        params = _settings_params(connection, session.info.get(_RLS_INFO_KEY))
-        connection.exec_driver_sql(SETTINGS_SQL, params)
+        connection.exec_driver_sql(
+            SETTINGS_SQL, _settings_params(_timeout(connection), session.info.get(_RLS_INFO_KEY))
+        )
 
 
 class _Compiled(NamedTuple):
@@ -180,18 +181,23 @@ def _postgres_sql(statement: Executable, dialect: Dialect) -> _Compiled:
     return _Compiled(str(compiled), compiled.params)
 
 
-def run(session: Session, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
-    """The rows of one statement, run as a transaction of its own: one round trip.
+Rows = list[tuple[Any, ...]]
 
-    For the hottest statements (task reads and single-row writes). `statement` must be built
-    once (module level or functools.cache), since its compiled SQL is cached by identity.
+
+def run(session: Session, statement: Executable, params: Mapping[str, Any]) -> Rows:
+    """The rows of one statement, as tuples in its column order, run as a transaction of its
+    own in one round trip. For the hottest statements: task reads and single-row writes.
+
+    `statement` is built once (module level or functools.cache): its SQL is compiled once
+    and cached by identity, then executed on a pooled psycopg2 connection directly, because
+    SQLAlchemy's execution layer (result metadata, row objects) cost more than the
+    statement's own round trip. The values come back as psycopg2 makes them: UUIDs,
+    datetimes in UTC, arrays as lists.
 
     PostgreSQL: the transaction settings and the statement go in one simple-query call,
     `SELECT set_config(...); <statement>`, which PostgreSQL runs as one implicit transaction;
     the connection is in autocommit mode for that call, so psycopg2 sends no BEGIN and no
-    COMMIT of its own. Values come back as psycopg2 makes them (UUID, datetimes in UTC,
-    arrays as lists), without SQLAlchemy's per-row processing. SQLite: the statement through
-    SQLAlchemy Core, committed.
+    COMMIT of its own. SQLite: the statement through SQLAlchemy Core, committed.
 
     Inside a transaction the session has already begun (or on a session bound to a
     connection, as in tests), the statement joins it and the caller commits.
@@ -202,28 +208,72 @@ def run(session: Session, statement: Executable, params: Mapping[str, Any]) -> S
         connection = session.connection()
         if postgres:
             compiled = _postgres_sql(statement, bind.dialect)
-            return _rows(connection.exec_driver_sql(compiled.sql, {**compiled.params, **params}))
-        return _rows(connection.execute(statement, params))
+            result = connection.exec_driver_sql(compiled.sql, {**compiled.params, **params})
+        else:
+            result = connection.execute(statement, params)
+        return [tuple(row) for row in result] if result.returns_rows else []
     if not postgres:
         with session.begin():
-            return _rows(session.connection().execute(statement, params))
-    with bind.connect() as connection:
-        driver = connection.connection.dbapi_connection
-        assert driver is not None  # noqa: S101 - a checked-out connection has one
-        settings = _settings_params(connection, session.info.get(_RLS_INFO_KEY))
+            result = session.connection().execute(statement, params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    compiled = _postgres_sql(statement, bind.dialect)
+    timeout = bind.get_execution_options().get(STATEMENT_TIMEOUT_OPTION, 0)
+    settings = _settings_params(timeout, session.info.get(_RLS_INFO_KEY))
+    return _call_driver(
+        bind, f"{SETTINGS_SQL}; {compiled.sql}", {**compiled.params, **params, **settings}
+    )
+
+
+def _call_driver(engine: Engine, sql: str, params: dict[str, Any]) -> Rows:
+    """`sql` on a pooled connection in autocommit mode. A driver error is raised as SQLAlchemy
+    would raise it (a DBAPIError: a refused or lost connection, or a timeout, becomes the
+    app's 503), and a connection found dead is discarded from the pool, as SQLAlchemy does."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        connection = engine.raw_connection()
+    except dbapi_error as error:  # could not connect
+        raise _wrapped(engine, sql, params, error, lost=True) from error
+    driver = connection.dbapi_connection
+    assert driver is not None  # noqa: S101 - a checked-out connection has one
+    cursor = None
+    try:
         driver.autocommit = True
-        try:
-            compiled = _postgres_sql(statement, bind.dialect)
-            sql = f"{SETTINGS_SQL}; {compiled.sql}"
-            return _rows(connection.exec_driver_sql(sql, {**compiled.params, **params, **settings}))
-        finally:
-            # Unless the call found the connection dead (SQLAlchemy has discarded it then).
-            if not driver.closed:
-                driver.autocommit = False
+        cursor = driver.cursor()
+        cursor.execute(sql, params)
+        rows: Rows = list(cursor.fetchall()) if cursor.description else []
+        cursor.close()
+        driver.autocommit = False
+        return rows
+    except dbapi_error as error:
+        lost = engine.dialect.is_disconnect(error, driver, cursor)
+        if lost:
+            connection.invalidate(error)
+        elif not driver.closed:
+            driver.autocommit = False
+        raise _wrapped(engine, sql, params, error, lost=lost) from error
+    finally:
+        connection.close()  # back to the pool
 
 
-def _rows(result: CursorResult[Any]) -> Sequence[Row[Any]]:
-    return result.all() if result.returns_rows else ()
+def _wrapped(
+    engine: Engine, sql: str, params: dict[str, Any], error: Exception, *, lost: bool
+) -> StatementError:
+    return DBAPIError.instance(
+        sql,
+        params,
+        error,
+        engine.dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=lost,
+        dialect=engine.dialect,
+    )
+
+
+def commit(session: Session) -> None:
+    """Commit the session's transaction, if run() joined one; after a run() that was its own
+    transaction there is nothing left to commit (and no bookkeeping to pay for)."""
+    if session.in_transaction():
+        session.commit()
 
 
 def begin(session: Session) -> None:
@@ -242,7 +292,7 @@ def _bind_rls(session: Session, name: str, value: str) -> None:
         return  # the next transaction applies it in after_begin, or run() sends it along
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(SETTINGS_SQL, _settings_params(connection, values))
+        connection.exec_driver_sql(SETTINGS_SQL, _settings_params(_timeout(connection), values))
 
 
 def bind_session_to_user(session: Session, user_id: uuid.UUID) -> None:

@@ -189,7 +189,7 @@ def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) ->
         tags = tag_service.set_task_tags(
             session=session, user_id=user_id, task_id=record.id, names=task_in.tags
         )
-    session.commit()
+    database.commit(session)
     return TaskView(record, tags)
 
 
@@ -284,7 +284,7 @@ def _update(
         names = tag_service.tag_names_for_tasks(
             session=session, user_id=user_id, task_ids=[task_id]
         )[task_id]
-    session.commit()
+    database.commit(session)
     return TaskView(ShownTask._make(row[:_TASK_COLUMNS]), names)
 
 
@@ -348,7 +348,7 @@ def set_completed(
         if row is not None and len(row) > _TASK_COLUMNS
         else get_task_view(session=session, user_id=user_id, task_id=task_id)
     )
-    session.commit()
+    database.commit(session)
     return view
 
 
@@ -364,7 +364,7 @@ def delete_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> 
     another user's, or one a concurrent request deleted first: the same 404)."""
     # Its tag links go with it (ON DELETE CASCADE); the tags stay.
     deleted = database.run(session, _DELETE, {"task_id": task_id, "user_id": user_id})
-    session.commit()
+    database.commit(session)
     if not deleted:
         raise TaskNotFound
 
@@ -413,7 +413,7 @@ def list_tasks(
         return views, None
     last = page[-1]
     values: list[Any] = [cursor_value(value) for value in last[_TASK_COLUMNS + 1 :]]
-    values.append(str(last.id))
+    values.append(str(last[0]))  # the id
     return views, encode_cursor(values, fingerprint)
 
 
