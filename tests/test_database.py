@@ -4,13 +4,29 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, Float, Integer, bindparam, create_engine, func, select, text
+from sqlalchemy import (
+    Engine,
+    Float,
+    Integer,
+    bindparam,
+    create_engine,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.core.config import Settings
 from app.core.errors import is_database_unavailable
-from app.database import begin, bind_session_to_user, create_db_engine, run
+from app.database import (
+    MAX_PREPARED_PER_CONNECTION,
+    begin,
+    bind_session_to_user,
+    create_db_engine,
+    run,
+)
 from tests.conftest import BACKENDS, ThrowawayPostgres, admin_url, make_settings
 from tests.sql_recorder import recording
 
@@ -118,17 +134,25 @@ _SETTINGS_PROBE = select(
 )
 
 
+@pytest.mark.parametrize("prepared", [True, False], ids=["prepared", "prepared-off"])
 def test_run_on_postgres_is_one_call_with_its_settings_and_leaves_nothing_open(
-    throwaway_postgres: ThrowawayPostgres, tmp_path: Path
+    throwaway_postgres: ThrowawayPostgres, tmp_path: Path, prepared: bool
 ) -> None:
-    settings = make_settings(throwaway_postgres.create(), tmp_path, db_statement_timeout_ms=2345)
+    settings = make_settings(
+        throwaway_postgres.create(),
+        tmp_path,
+        db_statement_timeout_ms=2345,
+        db_prepared_statements=prepared,
+        db_pool_size=1,
+    )
     engine = create_db_engine(settings)
     user_id = uuid.uuid4()
     try:
         with recording(engine) as sent:
             with Session(engine) as session:
                 bind_session_to_user(session, user_id)
-                rows = run(session, _SETTINGS_PROBE, {"echo": 7})
+                first = run(session, _SETTINGS_PROBE, {"echo": 7}, prepare=True)
+                second = run(session, _SETTINGS_PROBE, {"echo": 8}, prepare=True)
                 assert not session.in_transaction()
             with engine.connect() as connection:
                 # The pooled connection went back idle: no transaction left open, and the
@@ -139,13 +163,64 @@ def test_run_on_postgres_is_one_call_with_its_settings_and_leaves_nothing_open(
                 assert dbapi.get_transaction_status() == 0  # TRANSACTION_STATUS_IDLE
     finally:
         engine.dispose()
-    assert rows == [("2345ms", str(user_id), "UTC", 7)]
-    # One simple-query call: the settings, then the statement. No BEGIN, no COMMIT.
-    statements = [statement for statement, _ in sent]
-    assert len(statements) == 1, statements
-    first, second = statements[0].split("; ", 1)
-    assert "set_config('statement_timeout'" in first
-    assert "current_setting" in second
+    assert first == [("2345ms", str(user_id), "UTC", 7)]
+    assert second == [("2345ms", str(user_id), "UTC", 8)]
+    # One simple-query call each: the settings, then the statement. No BEGIN, no COMMIT.
+    calls = [statement.split("; ") for statement, _ in sent]
+    assert len(calls) == 2, calls
+    if prepared:
+        # Prepared once on this connection, with the first call; then only executed.
+        assert calls[0][0].startswith("PREPARE tasks_api_")
+        assert "current_setting" in calls[0][0]
+        assert calls[0][2].startswith("EXECUTE tasks_api_")
+        assert "set_config('statement_timeout'" in calls[1][0]
+        assert calls[1][1] == calls[0][2]
+        assert calls[1][1].startswith("EXECUTE tasks_api_")
+    else:
+        for settings_sql, query in calls:
+            assert "set_config('statement_timeout'" in settings_sql
+            assert "current_setting" in query
+
+
+def test_prepared_statements_are_bounded_per_connection(
+    throwaway_postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    settings = make_settings(throwaway_postgres.create(), tmp_path, db_pool_size=1)
+    engine = create_db_engine(settings)
+    statements = [
+        select(literal_column(f"{n}").label("n"), bindparam("p", type_=Integer).label("p"))
+        for n in range(MAX_PREPARED_PER_CONNECTION + 10)
+    ]
+    try:
+        with Session(engine) as session:
+            for n, statement in enumerate(statements):
+                assert run(session, statement, {"p": n}, prepare=True) == [(n, n)]
+            count = run(
+                session, select(func.count()).select_from(text("pg_prepared_statements")), {}
+            )
+        assert count[0][0] <= MAX_PREPARED_PER_CONNECTION
+    finally:
+        engine.dispose()
+
+
+def test_a_failed_call_that_prepared_does_not_leave_the_connection_guessing(
+    throwaway_postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    # PREPARE is not undone when the rest of its call fails: the connection is discarded, so
+    # the next call prepares afresh instead of failing with "already exists".
+    settings = make_settings(
+        throwaway_postgres.create(), tmp_path, db_pool_size=1, db_statement_timeout_ms=100
+    )
+    engine = create_db_engine(settings)
+    sleep = select(func.pg_sleep(bindparam("seconds", type_=Float)))
+    try:
+        with Session(engine) as session:
+            with pytest.raises(OperationalError):
+                run(session, sleep, {"seconds": 1}, prepare=True)
+            # pg_sleep returns void
+            assert run(session, sleep, {"seconds": 0}, prepare=True) == [("",)]
+    finally:
+        engine.dispose()
 
 
 def test_run_on_postgres_without_a_timeout_keeps_the_servers_own(

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
 from app import migrate
-from app.database import SETTINGS_SQL, normalize_database_url
+from app.database import PREPARE_OPTION, SETTINGS_SQL, normalize_database_url
 from app.schemas.task_query import TaskQuery
 from app.services import tasks as task_service
 from tests.conftest import ThrowawayPostgres
@@ -102,12 +102,16 @@ def _explain_listing(engine: Engine, user: int, query: TaskQuery) -> list[dict[s
         user_id = connection.execute(
             text("SELECT md5('user' || :n)::uuid"), {"n": user}
         ).scalar_one()
-    with recording(engine) as sent, Session(engine) as session:
+    sending = engine.execution_options(**{PREPARE_OPTION: True})
+    with recording(engine) as sent, Session(sending) as session:
         views, _ = task_service.list_tasks(session=session, user_id=user_id, query=query)
     assert views, "the seeded user should have matching tasks"
     statement, parameters = next(sent_pair for sent_pair in sent if "FROM tasks" in sent_pair[0])
-    # database.run sends the transaction settings in the same call, before the query.
-    statement = statement.removeprefix(f"{SETTINGS_SQL}; ")
+    # database.run sends the transaction settings in the same call, before the query. A
+    # listing is never a prepared statement: its best plan depends on the values (a generic
+    # plan for a keyword search skips the search index), so it is planned on every call.
+    settings, statement = statement.split("; ")
+    assert settings == SETTINGS_SQL
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -168,3 +172,37 @@ def test_typical_user_listings_use_an_index(seeded_engine: Engine, query: TaskQu
     tasks_access = [scan for scan in scans if scan[1] == "tasks"]
     assert tasks_access, scans
     assert all(kind in INDEX_ACCESS for kind, _, _ in tasks_access), scans
+
+
+@pytest.mark.slow
+def test_a_prepared_task_read_uses_the_primary_key_whatever_the_values(
+    seeded_engine: Engine,
+) -> None:
+    """The single-task statements run prepared (database.run(prepare=True)); their generic
+    plan, the one PostgreSQL may keep for any values, finds the task by a unique index on
+    its id."""
+    with seeded_engine.connect() as connection:
+        user_id, task_id = connection.execute(
+            text("SELECT user_id, id FROM tasks WHERE user_id = md5('user' || :n)::uuid LIMIT 1"),
+            {"n": HEAVY},
+        ).one()
+    sending = seeded_engine.execution_options(**{PREPARE_OPTION: True})
+    with recording(seeded_engine) as sent, Session(sending) as session:
+        task_service.get_task_view(session=session, user_id=user_id, task_id=task_id)
+    statement, parameters = sent[-1]
+    prepare, _, execute = statement.split("; ")
+    assert prepare.startswith("PREPARE ")
+    raw = seeded_engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(
+            f"SET plan_cache_mode = force_generic_plan; {prepare}; EXPLAIN (FORMAT JSON) {execute}",
+            parameters,
+        )
+        plan = cursor.fetchone()[0][0]["Plan"]
+    finally:
+        raw.invalidate()  # it holds a prepared statement and a changed setting
+    scans = _scans(list(_plan_nodes(plan)))
+    tasks_access = {(kind, index) for kind, table, index in scans if table == "tasks"}
+    assert tasks_access <= {("Index Scan", "pk_tasks"), ("Index Scan", "uq_tasks_id_user_id")}
+    assert tasks_access, scans

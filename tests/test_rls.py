@@ -265,7 +265,9 @@ def _statements_of(client: TestClient, call: Callable[[], Any]) -> list[str]:
 def test_a_task_read_is_one_call_to_the_database(rls_client: TestClient) -> None:
     """With the caller's account remembered, a read is a single simple-query call: the
     transaction settings (timeout, the caller's id for the policies) and then the task with
-    its tags, run by PostgreSQL as one implicit transaction. No BEGIN, no COMMIT."""
+    its tags, run by PostgreSQL as one implicit transaction. No BEGIN, no COMMIT. The query
+    is a prepared statement: prepared in the call that first needs it on a connection, then
+    only executed."""
     owner = make_account(rls_client, email="one-statement@example.com")
     task = make_task(rls_client, owner, tags=["b", "A"])
 
@@ -274,13 +276,17 @@ def test_a_task_read_is_one_call_to_the_database(rls_client: TestClient) -> None
         assert response.status_code == 200
         assert response.json()["tags"] == ["A", "b"]
 
-    statements = _statements_of(rls_client, read)
-    assert len(statements) == 1, statements
-    settings, query = statements[0].split("; ", 1)
+    # The recorder starts every connection afresh, so the first read prepares.
+    statements = _statements_of(rls_client, lambda: (read(), read()))
+    assert len(statements) == 2, statements
+    prepare, settings, execute = statements[0].split("; ")
+    assert prepare.startswith("PREPARE tasks_api_")
+    assert "FROM tasks" in prepare
+    assert "task_tags" in prepare
     assert "set_config('statement_timeout'" in settings
     assert "set_config('app.user_id'" in settings
-    assert "FROM tasks" in query
-    assert "task_tags" in query
+    assert execute.startswith("EXECUTE tasks_api_")
+    assert statements[1] == f"{settings}; {execute}"
 
     # A process that does not know the account yet reads it first, in a call of its own.
     authenticator = rls_client.app.state.authenticator  # type: ignore[attr-defined]

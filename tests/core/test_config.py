@@ -213,3 +213,24 @@ def test_several_workers_without_redis_are_warned_about() -> None:
     assert serve_warnings(shared, 4) == []
     off = Settings(_env_file=None, rate_limit_enabled=False)  # type: ignore[call-arg]
     assert serve_warnings(off, 4) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "setting", "expected"),
+    [
+        ("postgresql://u@db.example.com/tasks", None, True),
+        ("postgresql://u@ep-name-1-pooler.eu-central-1.aws.neon.tech/tasks", None, False),
+        ("postgresql://u@ep-name-1.eu-central-1.aws.neon.tech/tasks", None, True),
+        ("postgresql://u@pgbouncer.internal/tasks", False, False),
+        ("postgresql://u@ep-name-1-pooler.eu-central-1.aws.neon.tech/tasks", True, True),
+    ],
+)
+def test_prepared_statements_are_off_behind_neon_pooler_unless_set(
+    url: str, setting: bool | None, expected: bool
+) -> None:
+    settings = Settings(
+        database_url=url,
+        db_prepared_statements=setting,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    assert settings.db_prepared_statements_enabled is expected

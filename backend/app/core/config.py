@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 MIN_SECRET_BYTES = 32
 # A secret with fewer distinct characters than this is a placeholder, not a key.
@@ -121,6 +122,15 @@ class Settings(BaseSettings):
         default=5000,
         ge=0,
         description="PostgreSQL: cancel a statement running longer than this (0: no limit).",
+    )
+    db_prepared_statements: bool | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL: prepare the hottest statements once per connection (PREPARE/EXECUTE), "
+            "so the server plans them once. Unset: on, except behind Neon's pooler "
+            "(`-pooler` host), where a transaction-mode PgBouncer cannot keep them. Set false "
+            "behind any other transaction-mode pooler."
+        ),
     )
     database_listen_url: str | None = Field(
         default=None,
@@ -252,6 +262,13 @@ class Settings(BaseSettings):
     @property
     def should_auto_migrate(self) -> bool:
         return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def db_prepared_statements_enabled(self) -> bool:
+        if self.db_prepared_statements is not None:
+            return self.db_prepared_statements
+        host = make_url(self.database_url).host or ""
+        return "-pooler." not in host
 
     def signing_key(self) -> str:
         """The HS256 key; only call this where a token is signed or verified."""

@@ -130,7 +130,10 @@ def get_task_view(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -
     """The task of user_id with its tags, in one statement; TaskNotFound for a missing task
     and for another user's alike."""
     rows = database.run(
-        session, _get_statement(_dialect(session)), {"task_id": task_id, "user_id": user_id}
+        session,
+        _get_statement(_dialect(session)),
+        {"task_id": task_id, "user_id": user_id},
+        prepare=True,
     )
     if not rows:
         raise TaskNotFound
@@ -183,7 +186,7 @@ def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) ->
     )
     if task_in.tags:
         database.begin(session)  # the task and its tags commit together
-    database.run(session, _INSERT, record._asdict())
+    database.run(session, _INSERT, record._asdict(), prepare=True)
     tags: list[str] = []
     if task_in.tags:
         tags = tag_service.set_task_tags(
@@ -254,7 +257,7 @@ def _run_update(
     shape = _UpdateShape(dialect, tuple(sorted(values)), only_if_completed_is, tags_returned)
     params = {f"new_{name}": value for name, value in values.items()}
     params.update(the_task=task_id, the_owner=user_id)
-    rows = database.run(session, _update_statement(shape), params)
+    rows = database.run(session, _update_statement(shape), params, prepare=True)
     return rows[0] if rows else None
 
 
@@ -363,7 +366,7 @@ def delete_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> 
     """One DELETE of the user's task; TaskNotFound if it matched nothing (a missing task,
     another user's, or one a concurrent request deleted first: the same 404)."""
     # Its tag links go with it (ON DELETE CASCADE); the tags stay.
-    deleted = database.run(session, _DELETE, {"task_id": task_id, "user_id": user_id})
+    deleted = database.run(session, _DELETE, {"task_id": task_id, "user_id": user_id}, prepare=True)
     database.commit(session)
     if not deleted:
         raise TaskNotFound

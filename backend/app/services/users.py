@@ -54,7 +54,7 @@ _CALLER_SQL = core_select(
 def get_caller(*, session: Session, user_id: uuid.UUID) -> Caller | None:
     """What authenticating a request needs to know about an account (one prebuilt statement,
     not an ORM User: it runs whenever a token's account is not in the cache)."""
-    rows = database.run(session, _CALLER_SQL, {"user_id": user_id})
+    rows = database.run(session, _CALLER_SQL, {"user_id": user_id}, prepare=True)
     return Caller(*rows[0]) if rows else None
 
 
