@@ -41,7 +41,8 @@ $(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package-lock.json
 
 install: $(VENV)/.installed $(TS_CLIENT)/node_modules/.installed
 
-run: install
+# Serving needs only the Python packages (no Node.js).
+run: $(VENV)/.installed
 	$(BIN)/tasks-api serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install
