@@ -15,6 +15,9 @@ Interface
   due and the ones after it, `limit` 1 to `MAX_UPCOMING` in all.
 - `local_time_of_day(due, zone)` is the wall time to keep as the series' time of day.
 
+Relative reminder times (`due - before`, nominal days, exact hours) are in the sibling module
+`app.core.reminder_times`, with the same DST resolution.
+
 What the API stores per recurring task
 --------------------------------------
 - `recurrence`: `str(parse_rule(text))`; parse it again when needed (parsing is cached).

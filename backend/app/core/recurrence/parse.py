@@ -203,6 +203,19 @@ _HANDLERS = {
 }
 
 
+def _most_dates(rule: Rule) -> int:
+    """An upper bound on the dates one period of the rule selects, for BYSETPOS."""
+    most = _PERIOD_DAYS.get(rule.freq, 366)
+    if rule.freq is Frequency.WEEKLY and rule.by_day:
+        most = min(most, len({day.weekday for day in rule.by_day}))
+    if rule.freq is Frequency.MONTHLY:
+        if rule.by_month_day:
+            most = min(most, len(rule.by_month_day))
+        if rule.by_day:
+            most = min(most, sum(1 if day.ordinal else 5 for day in rule.by_day))
+    return most
+
+
 def _check_satisfiable(rule: Rule) -> None:
     """Refuse a rule that can never produce a date, naming the part that makes it empty."""
     months = rule.by_month or tuple(range(1, 13))
@@ -218,11 +231,13 @@ def _check_satisfiable(rule: Rule) -> None:
     if rule.by_set_pos:
         if not (rule.by_day or rule.by_month_day or rule.by_month):
             raise RecurrenceError("BYSETPOS", "needs another BYxxx part to select from")
-        most = _PERIOD_DAYS.get(rule.freq, 366)
+        most = _most_dates(rule)
         if all(abs(position) > most for position in rule.by_set_pos):
             dates = "1 date" if most == 1 else f"{most} dates"
             period = _PERIOD_NAMES[rule.freq]
-            raise RecurrenceError("BYSETPOS", f"never matches: a {period} holds at most {dates}")
+            raise RecurrenceError(
+                "BYSETPOS", f"never matches: the rule selects at most {dates} a {period}"
+            )
     # The rest (BYMONTHDAY=1;BYDAY=2MO, say) shows only on the calendar; one bounded probe.
     if not matches_some_date(rule):
         culprit = next(
