@@ -39,7 +39,13 @@ $(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package-lock.json
 	cd $(TS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed $(TS_CLIENT)/node_modules/.installed
+# The JavaScript webhook receiver of docs/guides/webhooks.md, run by tests/core/test_webhook_receivers.py.
+WEBHOOK_RECEIVER := clients/webhook-receiver
+$(WEBHOOK_RECEIVER)/node_modules/.installed: $(WEBHOOK_RECEIVER)/package-lock.json
+	cd $(WEBHOOK_RECEIVER) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed $(TS_CLIENT)/node_modules/.installed $(WEBHOOK_RECEIVER)/node_modules/.installed
 
 # Serving needs only the Python packages (no Node.js).
 run: $(VENV)/.installed
@@ -88,4 +94,4 @@ bench: $(VENV)/.bench-installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build
-	rm -rf $(TS_CLIENT)/node_modules $(TS_CLIENT)/dist
+	rm -rf $(TS_CLIENT)/node_modules $(TS_CLIENT)/dist $(WEBHOOK_RECEIVER)/node_modules
