@@ -10,13 +10,15 @@ BENCH_PROFILE ?= full
 BENCH_WORKERS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck pytest fuzz openapi migrate clean bench
+.PHONY: help install run test lint typecheck pytest fuzz openapi migrate clean bench docs docs-serve
 
 help:
 	@echo "make run      serve the API on $(HOST):$(PORT) (SQLite in ./data, migrated automatically)"
 	@echo "make test     install everything, then lint, type-check and run the whole test suite"
 	@echo "make fuzz     long schemathesis + hypothesis run for release checks (FUZZ_MAX_EXAMPLES)"
-	@echo "make install  create $(VENV) with the app and its development tools"
+	@echo "make install  create $(VENV) with the app, its development and docs tools, and the npm packages"
+	@echo "make docs     build the documentation site strictly into build/site"
+	@echo "make docs-serve  serve the documentation site on http://127.0.0.1:8001, rebuilt on save"
 	@echo "make openapi  rewrite specs/2-backend-api/contracts/openapi.json from the app"
 	@echo "make migrate  apply migrations to DATABASE_URL"
 	@echo "make bench    load-test the API with wrk (BENCH_PROFILE=quick|sqlite|full, BENCH_WORKERS=1)"
@@ -27,20 +29,35 @@ $(BIN)/python:
 # Reinstall only when the dependency list changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
 	touch $@
 
-install: $(VENV)/.installed
+# The TypeScript client the docs show (tests/test_typescript_client.py compiles and runs it):
+# exactly the versions in its package-lock.json, reinstalled only when that changes.
+TS_CLIENT := clients/typescript
+$(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package-lock.json
+	cd $(TS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
-run: install
+# The JavaScript webhook receiver of docs/guides/webhooks.md, run by tests/core/test_webhook_receivers.py.
+WEBHOOK_RECEIVER := clients/webhook-receiver
+$(WEBHOOK_RECEIVER)/node_modules/.installed: $(WEBHOOK_RECEIVER)/package-lock.json
+	cd $(WEBHOOK_RECEIVER) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed $(TS_CLIENT)/node_modules/.installed $(WEBHOOK_RECEIVER)/node_modules/.installed
+
+# Serving needs only the Python packages (no Node.js).
+run: $(VENV)/.installed
 	$(BIN)/tasks-api serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install
-	$(BIN)/ruff check backend tests migrations benchmarks
-	$(BIN)/ruff format --check backend tests migrations benchmarks
+	$(BIN)/ruff check backend tests migrations benchmarks scripts
+	$(BIN)/ruff format --check backend tests migrations benchmarks scripts
 
 typecheck: install
 	$(BIN)/mypy
+	$(BIN)/mypy scripts
 
 pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -51,6 +68,14 @@ test: lint typecheck pytest
 FUZZ_MAX_EXAMPLES ?= 1000
 fuzz: install
 	HYPOTHESIS_PROFILE=fuzz FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) $(BIN)/pytest tests/fuzz $(PYTEST_ARGS)
+
+# Material for MkDocs prints a notice about MkDocs 2.0 on every build; the versions are pinned
+# below 2 in pyproject.toml, so it says nothing new here.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 openapi: install
 	$(BIN)/tasks-api openapi
@@ -68,4 +93,5 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks.run --profile $(BENCH_PROFILE) --workers $(BENCH_WORKERS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build
+	rm -rf $(TS_CLIENT)/node_modules $(TS_CLIENT)/dist $(WEBHOOK_RECEIVER)/node_modules

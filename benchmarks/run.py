@@ -104,9 +104,9 @@ def log(message: str) -> None:
 def bench_database(profile: Profile, workdir: Path) -> Iterator[tuple[str, str]]:
     """A database made for this run and dropped after it: (owner URL, API URL).
 
-    On PostgreSQL the API connects as an ordinary role made for the run (as the README's
-    Security section says production should), so row-level security applies and its cost
-    is measured; the owner migrates, seeds and serves the floor app.
+    On PostgreSQL the API connects as an ordinary role made for the run (as
+    docs/guides/postgresql.md says production should), so row-level security applies and its
+    cost is measured; the owner migrates, seeds and serves the floor app.
     """
     if profile.database == "sqlite":
         url = f"sqlite:///{workdir / 'bench.db'}"

@@ -7,6 +7,8 @@ each other's rows and never touch a developer's data.
 """
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ from app import migrate
 from app.core.config import Environment, Settings
 from app.database import create_db_engine, normalize_database_url
 from app.main import create_app
-from tests.live import METRICS_TOKEN, LiveServer, start_server
+from tests.live import METRICS_TOKEN, PROJECT_ROOT, LiveServer, start_server
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", "postgresql"]
@@ -202,3 +204,53 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         env={"LOG_FORMAT": "json", "METRICS_TOKEN": METRICS_TOKEN},
     ) as server:
         yield server
+
+
+# The server the docs' examples describe (tests/test_docs_examples.py): `make run`, plus the
+# settings a page asks for (the SPA page starts it with CORS_ORIGINS). Rate limits stay on but
+# higher: dozens of examples log in as the same few people, from one address, within a minute.
+DOCS_SERVER_ENV = {
+    "CORS_ORIGINS": "http://localhost:5173",
+    "RATE_LIMIT_LOGIN_PER_ACCOUNT": "1000/minute",
+    "RATE_LIMIT_LOGIN_PER_ADDRESS": "1000/minute",
+    "RATE_LIMIT_REGISTER_PER_ADDRESS": "1000/hour",
+}
+
+
+@pytest.fixture(scope="session")
+def docs_server_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The docs examples' server on SQLite, for the whole session."""
+    with start_server(tmp_path_factory.mktemp("docs-sqlite"), env=DOCS_SERVER_ENV) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def docs_server_postgresql(
+    tmp_path_factory: pytest.TempPathFactory, throwaway_postgres: ThrowawayPostgres
+) -> Iterator[LiveServer]:
+    """The docs examples' server on a throwaway PostgreSQL database, for the whole session."""
+    url = throwaway_postgres.create()
+    migrate.upgrade(url)
+    with start_server(
+        tmp_path_factory.mktemp("docs-postgresql"), database_url=url, env=DOCS_SERVER_ENV
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site, built once per session as `make docs` does (strict: a broken
+    link, a missing page or an undocumented setting fails the build)."""
+    site = tmp_path_factory.mktemp("site")
+    mkdocs = Path(sys.executable).with_name("mkdocs")
+    result = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--site-dir", str(site)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr}"
+    return site

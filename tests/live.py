@@ -1,6 +1,6 @@
 """A real `tasks-api serve` process for tests that need the whole stack over HTTP.
 
-Browser, README, generated-client and metrics tests talk to the server exactly as a user
+Browser, docs-example, generated-client and metrics tests talk to the server exactly as a user
 would: a separate process, a real port on 127.0.0.1, its own temporary database.
 
     with start_server(tmp_path, env={"METRICS_TOKEN": "x"}) as server:

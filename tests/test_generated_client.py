@@ -1,5 +1,6 @@
 """A typed client generated from the checked-in contract by a third-party generator
-(openapi-python-client) type-checks and runs the README walkthrough against a live server."""
+(openapi-python-client) type-checks and runs the getting-started walkthrough against a live
+server."""
 
 import importlib
 import os

@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if reason:
             logger.warning(
                 "row-level security is NOT enforced: %s; run the API as a role without "
-                "SUPERUSER or BYPASSRLS (see README, Security)",
+                "SUPERUSER or BYPASSRLS (see docs/guides/postgresql.md)",
                 reason,
             )
         # Prefetch so the first request does not wait; a provider that is down now is

@@ -37,130 +37,147 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+    """Every setting, documented by the docstring under it.
+
+    Each docstring is the setting's entry in the configuration reference of the docs site
+    (scripts/docs_hooks.py renders this class), so a new setting needs one.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", use_attribute_docstrings=True
+    )
 
     environment: Environment = Environment.development
+    """`production` refuses to start with a weak or missing `SECRET_KEY`, `DEBUG=true` or `*`
+    in `CORS_ORIGINS`, naming the setting."""
     database_url: str = "sqlite:///./data/tasks.db"
+    """An SQLite file, or a `postgresql://` (or `postgres://`) URL."""
     secret_key: SecretStr | None = None
-    # Where a development secret is kept between restarts when SECRET_KEY is unset.
+    """The HS256 key for access tokens, at least 32 random bytes in production. Unset in
+    development: one is generated once into `SECRET_KEY_FILE` so tokens survive restarts."""
     secret_key_file: Path = Path("data/secret_key")
-    auto_migrate: bool | None = Field(
-        default=None,
-        description="Run migrations at start-up. Unset: on for SQLite, off for PostgreSQL.",
-    )
+    """Where the generated development key is kept when `SECRET_KEY` is unset."""
+    auto_migrate: bool | None = None
+    """Run migrations at start-up. Unset: on for SQLite, off for PostgreSQL (run
+    `tasks-api migrate`)."""
 
     access_token_expire_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    """Access token lifetime."""
     refresh_token_expire_days: int = Field(default=30, ge=1, le=365)
+    """Refresh token lifetime."""
     jwt_issuer: str = "tasks-api"
+    """`iss` of the tokens this API mints and accepts."""
     jwt_audience: str = "tasks-api"
+    """`aud` of the tokens this API mints and accepts."""
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
+    """Clock skew allowed when checking `exp` and `iat`, for this API's and provider tokens."""
 
     argon2_time_cost: int = Field(default=3, ge=1)
-    argon2_memory_cost: int = Field(default=65536, ge=8, description="KiB")
+    """Argon2id passes for new password hashes (older hashes are upgraded at login)."""
+    argon2_memory_cost: int = Field(default=65536, ge=8)
+    """Argon2id memory in KiB."""
     argon2_parallelism: int = Field(default=4, ge=1)
+    """Argon2id lanes."""
 
     debug: bool = False
-    # Tokens from an external provider (Better Auth or any JWKS publisher); see specs/1-auth.
-    auth_jwks_url: str | None = Field(
-        default=None, description="The provider's JWKS, e.g. https://app.example.com/api/auth/jwks"
-    )
-    auth_issuer: str | None = Field(default=None, description="`iss` of provider tokens.")
-    auth_audience: str | None = Field(default=None, description="`aud` of provider tokens.")
-    auth_shared_secret: SecretStr | None = Field(
-        default=None, description="Opt-in: accept HS256 provider tokens signed with this secret."
-    )
+    """FastAPI debug mode (tracebacks in responses); refused in production."""
+    auth_jwks_url: str | None = None
+    """An identity provider's JWKS (Better Auth: `https://app.example.com/api/auth/jwks`);
+    its tokens are accepted beside this API's own. Must be https in production."""
+    auth_issuer: str | None = None
+    """`iss` of provider tokens; must differ from `JWT_ISSUER`."""
+    auth_audience: str | None = None
+    """`aud` of provider tokens."""
+    auth_shared_secret: SecretStr | None = None
+    """Opt-in: also accept HS256 provider tokens signed with this secret (32+ bytes)."""
     auth_jwks_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    """How long a key fetch from the provider may take."""
     auth_jwks_refetch_cooldown_seconds: float = Field(default=30.0, ge=0)
+    """Least time between refetches triggered by tokens with an unknown key id."""
     auth_jwks_max_age_seconds: float = Field(default=600.0, ge=1)
+    """Age after which the key set is refreshed in the background."""
     local_accounts_enabled: bool = True
+    """`false` removes register, token, refresh and logout (a provider must be configured)."""
     compat_routes_enabled: bool = True
-    compat_mismatch_status: int = Field(
-        default=403, description="403 or 404 for a /api/{user_id} path that is not the caller."
-    )
+    """Serve the Hackathon II routes under `/api/{user_id}/tasks`."""
+    compat_mismatch_status: int = 403
+    """403 or 404: the answer for a `/api/{user_id}` path that is not the caller."""
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated browser origins allowed to call the API, e.g.
+    `http://localhost:5173`; `*` is refused in production."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest request body in bytes (larger: 413)."""
     max_json_depth: int = Field(default=32, ge=2, le=256)
+    """Deepest JSON nesting accepted (deeper: 400, checked before parsing)."""
 
-    # Rate limits (the `limits` library's notation: "5/minute", "100 per hour", "10/second").
     rate_limit_enabled: bool = True
-    redis_url: str | None = Field(
-        default=None, description="Shared rate-limit counters; unset keeps them in memory."
-    )
+    """`false` switches every rate limit off (load tests, fuzzing)."""
+    redis_url: str | None = None
+    """Share rate-limit counters between workers and instances, e.g.
+    `redis://127.0.0.1:6379/0`. Unset: in memory, per process."""
     rate_limit_key_prefix: str = Field(default="tasks-api", min_length=1, max_length=100)
+    """Prefix of the counters' keys, to share one Redis between deployments."""
     rate_limit_login_per_account: str = "5/minute"
+    """Login attempts per account (the `limits` notation: `5/minute`, `100 per hour`)."""
     rate_limit_login_per_address: str = "20/minute"
+    """Login attempts per client address."""
     rate_limit_register_per_address: str = "10/hour"
+    """Registrations per client address."""
     rate_limit_per_user: str = "600/minute"
-    # Peers whose X-Forwarded-For is believed (IPs or CIDRs); empty trusts no one.
+    """Requests per signed-in user, on every authenticated route."""
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # A refresh token replayed this soon after its rotation is treated as a client race
-    # (two tabs refreshing at once), not theft: it is refused but its family survives.
+    """Comma-separated proxy IPs or CIDRs whose `X-Forwarded-For` names the client. Empty:
+    the peer address is the client and `X-Forwarded-For` is ignored."""
     refresh_reuse_grace_seconds: int = Field(default=5, ge=0, le=60)
+    """A rotated refresh token replayed this soon after its rotation is treated as a client
+    race (two tabs refreshing at once): refused, but its family survives."""
 
-    log_format: Literal["json", "text"] | None = Field(
-        default=None, description="Unset: json in production, text otherwise."
-    )
+    log_format: Literal["json", "text"] | None = None
+    """`json`: one object per line; `text`: readable lines. Unset: `json` in production,
+    `text` otherwise."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # When set, GET /metrics requires `Authorization: Bearer <token>`.
+    """Least severity logged (`tasks-api serve --log-level` overrides it)."""
     metrics_token: SecretStr | None = None
+    """When set, `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>`."""
 
     # Twenty kept connections and no overflow: the same ceiling as 10 + 10, but an overflow
     # connection is closed when returned, and under steady load that meant reconnecting
     # (a new PostgreSQL backend process) over and over.
     db_pool_size: int = Field(default=20, ge=1)
+    """PostgreSQL connections each process keeps open."""
     db_max_overflow: int = Field(default=0, ge=0)
+    """Extra PostgreSQL connections beyond the pool, closed when returned."""
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Longest wait for a pooled connection before the 503."""
     db_connect_timeout_seconds: int = Field(default=5, ge=1)
-    db_ping_after_idle_seconds: float = Field(
-        default=5.0,
-        ge=0,
-        description="Ping a pooled connection before use if it sat idle this long; 0: always.",
-    )
+    """Longest wait for a new database connection before the 503."""
+    db_ping_after_idle_seconds: float = Field(default=5.0, ge=0)
+    """Ping a pooled connection before use if it sat idle this long (`0`: always), so
+    connections the database dropped are replaced unnoticed."""
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
-    db_statement_timeout_ms: int = Field(
-        default=5000,
-        ge=0,
-        description="PostgreSQL: cancel a statement running longer than this (0: no limit).",
-    )
-    db_prepared_statements: bool | None = Field(
-        default=None,
-        description=(
-            "PostgreSQL: prepare the hottest statements once per connection (PREPARE/EXECUTE), "
-            "so the server plans them once. Unset: on, except behind Neon's pooler "
-            "(`-pooler` host), where a transaction-mode PgBouncer cannot keep them. Set false "
-            "behind any other transaction-mode pooler."
-        ),
-    )
-    database_listen_url: str | None = Field(
-        default=None,
-        description=(
-            "PostgreSQL: a direct (not pooled) URL for the LISTEN connection that hears about "
-            "account changes. Needed when DATABASE_URL goes through a transaction-mode pooler "
-            "(Neon's `-pooler` host). Unset: DATABASE_URL."
-        ),
-    )
-    auth_cache_size: int = Field(
-        default=10_000,
-        ge=0,
-        description="Verified tokens and accounts each process remembers (0: none).",
-    )
-    auth_cache_ttl_seconds: float = Field(
-        default=60.0,
-        gt=0,
-        description=(
-            "How long a remembered account is trusted while change notifications arrive "
-            "(PostgreSQL). Without them (SQLite, or the listener disconnected): 1 second."
-        ),
-    )
-    db_retry_after_seconds: int = Field(
-        default=2, ge=1, description="Retry-After sent with a 503 while the database is down."
-    )
-    shutdown_grace_seconds: int = Field(
-        default=20,
-        ge=1,
-        description="On SIGTERM, how long in-flight requests may take before they are cut.",
-    )
+    """How long SQLite waits for another process's write lock."""
+    db_statement_timeout_ms: int = Field(default=5000, ge=0)
+    """PostgreSQL: cancel a statement running longer than this, answering 503 (`0`: the
+    server's own). Set per transaction, so it works behind Neon's pooler."""
+    db_prepared_statements: bool | None = None
+    """PostgreSQL: run the single-row statements as prepared statements, so the server plans
+    them once per connection. Unset: on, except behind Neon's pooler (a `-pooler` host), whose
+    transaction-mode PgBouncer cannot keep them; set `false` behind any other such pooler."""
+    database_listen_url: str | None = None
+    """PostgreSQL: a direct (not pooled) URL for the one LISTEN connection per process that
+    hears about account changes. Needed when `DATABASE_URL` is Neon's `-pooler` host (use the
+    same URL without `-pooler`). Unset: `DATABASE_URL`."""
+    auth_cache_size: int = Field(default=10_000, ge=0)
+    """Verified access tokens, and the accounts they name, each process remembers (`0`:
+    none)."""
+    auth_cache_ttl_seconds: float = Field(default=60.0, gt=0)
+    """How long a remembered account is trusted while change notifications reach the process
+    (PostgreSQL). Without them (SQLite, or the listener disconnected): 1 second."""
+    db_retry_after_seconds: int = Field(default=2, ge=1)
+    """`Retry-After` sent with the 503 while the database is unavailable."""
+    shutdown_grace_seconds: int = Field(default=20, ge=1)
+    """On SIGTERM, how long in-flight requests may take before the process exits."""
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
