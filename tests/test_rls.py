@@ -16,14 +16,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from app import migrate
+from app import database, migrate
 from app.dependencies import CurrentUser, SessionDep
 from app.main import create_app
 from app.models import RefreshToken, Tag, Task, TaskTag
+from app.models.task import TASKS
 from tests.conftest import ThrowawayPostgres, make_settings
 from tests.factories import Account, assert_problem, login, make_account, make_task
 from tests.sql_recorder import recording
@@ -63,6 +65,10 @@ def rls_database(throwaway_postgres: ThrowawayPostgres) -> Iterator[RlsDatabase]
         owner.dispose()
 
 
+# No WHERE user_id: row-level security must filter (built once, as database.run requires).
+_ALL_TASK_OWNERS = sa_select(TASKS.c.user_id)
+
+
 def _add_probes(app: FastAPI) -> None:
     """Deliberately unscoped queries, run through the request's own session."""
 
@@ -98,6 +104,12 @@ def _add_probes(app: FastAPI) -> None:
             "tag_count": len(tags),
             "link_owners": sorted({str(link.user_id) for link in links}),
         }
+
+    @app.get("/probe/unscoped-run")
+    def unscoped_run(session: SessionDep, current_user: CurrentUser) -> dict[str, Any]:
+        # database.run, the one-call path of the hot routes: its settings must scope it too.
+        owners = database.run(session, _ALL_TASK_OWNERS, {})
+        return {"task_owners": sorted({str(owner) for (owner,) in owners})}
 
     @app.get("/probe/anonymous")
     def anonymous(session: SessionDep) -> dict[str, int]:
@@ -139,6 +151,13 @@ def test_unscoped_queries_see_only_the_callers_rows(rls_client: TestClient) -> N
     for task in bobs:
         assert client.get(f"/api/v1/tasks/{task['id']}", headers=bob.headers).json() == task
     assert client.get("/probe/unscoped", headers=bob.headers).json()["task_count"] == 2
+    # The same through database.run, whose settings travel in the statement's own call.
+    assert client.get("/probe/unscoped-run", headers=alice.headers).json() == {
+        "task_owners": [alice.id]
+    }
+    assert client.get("/probe/unscoped-run", headers=bob.headers).json() == {
+        "task_owners": [bob.id]
+    }
 
 
 def test_writing_a_row_for_another_user_is_refused(rls_client: TestClient) -> None:

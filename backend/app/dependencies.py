@@ -28,10 +28,10 @@ from app.core.errors import (
 )
 from app.core.rate_limit import RateLimiter, account_key
 from app.database import bind_session_to_user
-from app.middleware.db_session import STATE_KEY as SESSION_STATE_KEY
-from app.middleware.db_session import RequestSession
 from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task
+from app.request_session import STATE_KEY as SESSION_STATE_KEY
+from app.request_session import RequestSession
 from app.schemas.task_query import REPEATABLE, TaskQuery
 from app.services import tasks as task_service
 

@@ -25,7 +25,6 @@ from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
 from app.database import create_db_engine, rls_bypass_reason, session_engines
 from app.middleware.body_limit import BodyLimitMiddleware
-from app.middleware.db_session import DatabaseSessionMiddleware
 from app.middleware.json_depth import JsonDepthMiddleware
 from app.middleware.observability import ObservabilityMiddleware
 from app.middleware.rate_limit_headers import RateLimitHeadersMiddleware
@@ -33,6 +32,7 @@ from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.openapi import BEARER_SCHEME as BEARER_SCHEME_NAME
 from app.openapi import TasksAPI, refine
+from app.request_session import DatabaseSessionMiddleware
 from app.routers import auth, compat, docs, health, metrics, tags, tasks, users
 
 logger = logging.getLogger("app.main")

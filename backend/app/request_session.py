@@ -1,9 +1,9 @@
 """The request's database Session: opened on first use (the SessionDep dependency), closed
-when the response is done.
+when the response is done, by an ASGI middleware of its own.
 
-A pure ASGI middleware rather than a `yield` dependency: FastAPI runs every generator
-dependency inside an exit stack and cancel scopes, which cost about 7% of a task request's
-CPU, more than the Session itself.
+A middleware rather than a `yield` dependency: FastAPI runs every generator dependency
+inside an exit stack and cancel scopes, which cost about 7% of a task request's CPU, more
+than the Session itself. It lives here, not in app/middleware (which knows no database).
 
 On SQLite, write requests take a per-process gate before they open their Session, one at a
 time, queued on the event loop. A write transaction holds SQLite's only write lock across
