@@ -453,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--duration", type=int, help="seconds per measured run")
+    parser.add_argument("--connections", help="comma-separated wrk connection counts")
     parser.add_argument("--only", help="comma-separated scenarios (default: all)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
@@ -462,6 +463,9 @@ def main(argv: list[str] | None = None) -> int:
     profile = PROFILES[args.profile]
     if args.duration:
         profile = Profile(**{**asdict(profile), "duration": args.duration})
+    if args.connections:
+        counts = tuple(int(count) for count in args.connections.split(","))
+        profile = Profile(**{**asdict(profile), "connections": counts})
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install -y wrk)")
     only = set(args.only.split(",")) if args.only else None
