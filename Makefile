@@ -10,7 +10,7 @@ BENCH_PROFILE ?= full
 BENCH_WORKERS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck pytest fuzz openapi migrate clean bench docs docs-serve
+.PHONY: help install run test lint typecheck pytest fuzz fuzz-live openapi migrate clean bench docs docs-serve
 
 help:
 	@echo "make run      serve the API on $(HOST):$(PORT) (SQLite in ./data, migrated automatically)"
@@ -19,6 +19,7 @@ help:
 	@echo "make install  create $(VENV) with the app, its development and docs tools, and the npm packages"
 	@echo "make docs     build the documentation site strictly into build/site"
 	@echo "make docs-serve  serve the documentation site on http://127.0.0.1:8001, rebuilt on save"
+	@echo "make fuzz-live  the schemathesis CLI against a server already running at FUZZ_URL"
 	@echo "make openapi  rewrite specs/2-backend-api/contracts/openapi.json from the app"
 	@echo "make migrate  apply migrations to DATABASE_URL"
 	@echo "make bench    load-test the API with wrk (BENCH_PROFILE=quick|sqlite|full, BENCH_WORKERS=1)"
@@ -76,6 +77,22 @@ docs: install
 
 docs-serve: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+# The schemathesis runs of tests/fuzz with the CLI, over real HTTP, against a server already
+# running at FUZZ_URL with RATE_LIMIT_ENABLED=false (every check, positive and negative input,
+# same configuration; tests/fuzz/live_hooks.py signs the accounts up). Stateful sequences run
+# per surface, as in tests/fuzz/test_openapi_fuzz.py; FUZZ_SEED=<seed> replays a run.
+FUZZ_URL ?= http://$(HOST):$(PORT)
+FUZZ_CLI = FUZZ_URL=$(FUZZ_URL) SCHEMATHESIS_HOOKS=tests.fuzz.live_hooks $(BIN)/schemathesis \
+	--config-file tests/fuzz/schemathesis.toml run specs/2-backend-api/contracts/openapi.json \
+	--url $(FUZZ_URL) --checks all --max-examples $(FUZZ_MAX_EXAMPLES) --workers 1 \
+	$(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+FUZZ_SESSION_ENDING = --exclude-operation-id logoutAll --exclude-operation-id changePassword \
+	--exclude-operation-id deleteMe
+fuzz-live: install
+	$(FUZZ_CLI) --phases examples,coverage,fuzzing
+	$(FUZZ_CLI) --phases stateful --exclude-tag hackathon-compat --exclude-operation-id register \
+		$(FUZZ_SESSION_ENDING)
+	$(FUZZ_CLI) --phases stateful --include-tag hackathon-compat --include-operation-id getMe
 
 openapi: install
 	$(BIN)/tasks-api openapi

@@ -129,6 +129,18 @@ def test_protected_operations_declare_bearer_security_and_401(spec: dict[str, An
             assert "401" in operation["responses"], f"{name} is protected but omits 401"
 
 
+def test_rate_limited_and_database_backed_operations_declare_429_and_503(
+    spec: dict[str, Any],
+) -> None:
+    # Every authenticated request counts against the per-user limit, and every API route
+    # reads the database (the tag and Hackathon II routes once left these out).
+    for name, operation in operations(spec):
+        if operation.get("security"):
+            assert "429" in operation["responses"], f"{name} is rate limited but omits 429"
+        if name.split(" ", 1)[1].startswith("/api/"):
+            assert "503" in operation["responses"], f"{name} uses the database but omits 503"
+
+
 def test_servers_are_declared(spec: dict[str, Any]) -> None:
     assert spec["servers"][0]["url"] == "/"
     assert all(server.get("description") for server in spec["servers"])

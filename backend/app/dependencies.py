@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from fastapi.security import OAuth2PasswordBearer
 from pwdlib import PasswordHash
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -32,6 +32,7 @@ from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task
 from app.request_session import STATE_KEY as SESSION_STATE_KEY
 from app.request_session import RequestSession
+from app.schemas.auth import LoginForm
 from app.schemas.task_query import REPEATABLE, TaskQuery
 from app.services import tasks as task_service
 
@@ -104,26 +105,12 @@ async def enforce_limits(
             raise RateLimited(retry_after=state.reset)
 
 
-MAX_LOGIN_FIELD = {"username": 320, "password": 128}
-
-
 async def limit_login(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Depends()],
     limiter: RateLimiterDep,
 ) -> None:
-    """Login attempts per client address, then per account; and sane field lengths."""
-    too_long = [
-        {
-            "loc": ("body", name),
-            "msg": f"String should have at most {limit} characters",
-            "type": "string_too_long",
-        }
-        for name, limit in MAX_LOGIN_FIELD.items()
-        if len(getattr(form, name)) > limit
-    ]
-    if too_long:
-        raise RequestValidationError(too_long)
+    """Login attempts per client address, then per account."""
     # The address limit is checked first so a flood from one address does not also use up
     # the victim account's budget.
     await enforce_limits(

@@ -1,12 +1,15 @@
 """The app for fuzzing: its own migrated database per backend, real commits, no test rollback.
 
 Examples per operation come from the Hypothesis profile: `ci` (the default, bounded so
-`make test` stays quick) or `fuzz` (`make fuzz`, a long release check).
+`make test` stays quick) or `fuzz` (`make fuzz`, a long release check). The schemathesis runs
+draw from a fresh seed every time, printed at the end of the run; `FUZZ_SEED=<seed>` replays it.
 """
 
 import os
+import random
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,6 +39,14 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+FUZZ_SEED = int(os.environ.get("FUZZ_SEED") or random.SystemRandom().getrandbits(64))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.write_line(
+        f"schemathesis seed: {FUZZ_SEED} (run again with FUZZ_SEED={FUZZ_SEED} to replay it)"
+    )
+
 
 @pytest.fixture(scope="module")
 def fuzz_app(
@@ -50,13 +61,18 @@ def fuzz_app(
     engine.dispose()
 
 
-def register_and_login(app: FastAPI) -> str:
-    """A fresh account's access token (fresh, so DELETE /users/me cannot break later cases)."""
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: str
+    access_token: str
+
+
+def register_and_login(app: FastAPI) -> SignedIn:
+    """A fresh account, signed in: each run, scenario or session-ending case gets its own."""
     email = f"fuzz-{uuid.uuid4().hex[:12]}@example.com"
     with TestClient(app) as client:
         created = client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
         assert created.status_code == 201, created.text
         token = client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
         assert token.status_code == 200, token.text
-    access: str = token.json()["access_token"]
-    return access
+    return SignedIn(user_id=created.json()["id"], access_token=token.json()["access_token"])

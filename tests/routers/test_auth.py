@@ -108,6 +108,40 @@ def test_token_requires_form_fields(client: TestClient) -> None:
     assert_problem(response, 422)
 
 
+def test_token_form_is_what_the_contract_says(client: TestClient) -> None:
+    account = make_account(client)
+    fields = {"username": account.email, "password": account.password}
+    # Optional fields are plain strings (a form has no null); unused ones are ignored.
+    extras = {"grant_type": "password", "scope": "", "client_id": "x", "client_secret": "y"}
+    assert client.post("/api/v1/auth/token", data={**fields, **extras}).status_code == 200
+    # An empty field is an absent one (FastAPI's form parsing); the pattern allows it.
+    assert client.post("/api/v1/auth/token", data={**fields, "grant_type": ""}).status_code == 200
+    for wrong in (
+        {"grant_type": "null"},
+        {"grant_type": "client_credentials"},
+        {"username": ""},
+        {"username": "ada\x00@example.com"},  # a 500 from PostgreSQL before
+        {"password": ""},
+    ):
+        response = client.post("/api/v1/auth/token", data={**fields, **wrong})
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["loc"] == ["body", next(iter(wrong))], wrong
+
+
+def test_register_email_rules_are_the_contracts(client: TestClient) -> None:
+    # At most 254 characters (email-validator's limit, published as maxLength)...
+    domain = "a" * 63 + "." + "b" * 63 + "." + "c" * 57 + ".com"
+    longest = "l" * 64 + "@" + domain
+    assert len(longest) == 254
+    response = client.post("/api/v1/auth/register", json={"email": longest, "password": PASSWORD})
+    assert response.status_code == 201, response.text
+    # ...and never on a special-use domain (published as a `not` pattern).
+    for email in ("x" + longest, "ada@example.test", "ada@mail.LOCAL", "ada@x.onion."):
+        response = client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["loc"] == ["body", "email"], email
+
+
 def test_refresh_rotates(client: TestClient) -> None:
     account = make_account(client)
     first = client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})

@@ -12,6 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
+from app.schemas.common import OPAQUE_PATTERN
+from app.schemas.task_query import MAX_CURSOR_LENGTH
 from tests.factories import Account, assert_problem, make_account, make_task
 
 LEVELS = {"none": 0, "low": 1, "medium": 2, "high": 3}
@@ -314,9 +316,10 @@ def test_search_treats_words_the_same_on_both_databases(client: TestClient, owne
     ("query", "parameter"),
     [
         ("sort=color", "sort"),
-        ("sort=-created_at,created_at", "sort"),
-        ("sort=relevance", "sort"),
         ("sort=", "sort"),
+        ("sort=due,%20title", "sort"),  # the contract's pattern has no spaces
+        ("sort=--due", "sort"),
+        ("sort=due,", "sort"),
         ("priority=urgent", "priority"),
         ("due_before=2026-02-30", "due_before"),
         ("due_after=2026-12-01T10:00:00", "due_after"),
@@ -344,6 +347,75 @@ def test_invalid_parameters_are_422_naming_them(
 def test_relevance_with_q_is_accepted(client: TestClient, owner: Account) -> None:
     response = client.get("/api/v1/tasks?q=x&sort=-relevance", headers=owner.headers)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("sort", "same_as"),
+    [
+        ("-created_at,created_at", "-created_at"),
+        ("title,-title,due,title", "title,due"),
+        ("relevance", "-created_at"),
+        ("-relevance,priority,relevance", "priority"),
+        ("title,relevance,-due", "title,-due"),
+    ],
+)
+def test_repeated_keys_and_relevance_without_q_have_no_effect(
+    client: TestClient, owner: Account, library: list[dict[str, Any]], sort: str, same_as: str
+) -> None:
+    # Every value of the contract's sort pattern is accepted: a repeated key adds nothing (its
+    # first occurrence decides) and relevance orders nothing without a search.
+    assert walk(client, owner, {"sort": sort}, 7) == expected_order(library, same_as)
+    # The same order is the same query: a cursor of one spelling serves the other.
+    page = client.get("/api/v1/tasks", params={"sort": same_as, "limit": 3}, headers=owner.headers)
+    response = client.get(
+        "/api/v1/tasks",
+        params={"sort": sort, "limit": 3, "cursor": page.json()["next_cursor"]},
+        headers=owner.headers,
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("cursor", ["!!!", "a b", "abc=", "x" * (MAX_CURSOR_LENGTH + 1)])
+def test_cursor_not_of_the_published_form_is_422(
+    client: TestClient, owner: Account, cursor: str
+) -> None:
+    response = client.get("/api/v1/tasks", params={"cursor": cursor}, headers=owner.headers)
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["loc"] == ["query", "cursor"]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        # The longest title in JSON: characters that each take six bytes (control characters
+        # are escaped as \u00XX)...
+        "w" + "\x01" * 254,
+        # ...and astral ones, four bytes in UTF-8 but twelve as \u escapes.
+        "w " + "\U0001f984" * 253,
+    ],
+)
+def test_longest_cursor_fits_the_published_form(
+    client: TestClient, owner: Account, title: str
+) -> None:
+    # Every sort key at once, with the longest values each can have.
+    due = "2026-12-01T17:00:00.123456+01:00"
+    for _ in range(2):
+        make_task(client, owner, title=title, description="w", due=due)
+    sort = "title,due,created_at,updated_at,priority,-relevance"
+    page = client.get(
+        "/api/v1/tasks", params={"q": "w", "sort": sort, "limit": 1}, headers=owner.headers
+    ).json()
+    cursor = page["next_cursor"]
+    assert len(cursor) > 1500, "the cursor should carry the whole title"
+    assert len(cursor) <= MAX_CURSOR_LENGTH
+    assert re.fullmatch(OPAQUE_PATTERN, cursor)
+    response = client.get(
+        "/api/v1/tasks",
+        params={"q": "w", "sort": sort, "limit": 1, "cursor": cursor},
+        headers=owner.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["next_cursor"] is None
 
 
 @pytest.mark.parametrize(

@@ -280,10 +280,14 @@ def test_list_limit_bounds(client: TestClient, owner: Account) -> None:
     assert client.get("/api/v1/tasks?limit=100", headers=owner.headers).status_code == 200
 
 
-def test_list_bad_cursor_is_400(client: TestClient, owner: Account) -> None:
-    for cursor in ("!!!", "bm90IGpzb24", "eyJrIjpbMV0sInEiOiJ4In0"):
+def test_list_forged_cursor_of_the_published_form_is_400(
+    client: TestClient, owner: Account
+) -> None:
+    # Base64url like a real cursor, but not issued by the server: not JSON, or not a cursor.
+    for cursor in ("bm90IGpzb24", "eyJrIjpbMV0sInEiOiJ4In0", "A"):
         response = client.get("/api/v1/tasks", params={"cursor": cursor}, headers=owner.headers)
-        assert_problem(response, 400)
+        body = assert_problem(response, 400)
+        assert body["type"] == "/problems/invalid-cursor"
 
 
 def test_cursor_reused_with_other_filter_is_400(client: TestClient, owner: Account) -> None:

@@ -1,7 +1,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
 
 from app.dependencies import (
     CurrentUser,
@@ -13,7 +12,7 @@ from app.dependencies import (
     limit_register,
     require_json,
 )
-from app.schemas.auth import RefreshRequest, TokenPair
+from app.schemas.auth import LoginForm, RefreshRequest, TokenPair
 from app.schemas.common import problem_responses
 from app.schemas.user import UserCreate, UserPublic
 from app.services import auth as auth_service
@@ -59,7 +58,7 @@ def register(
     responses=problem_responses(401, 413, 422, 429),
 )
 def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
     password_hash: PasswordHashDep,

@@ -24,7 +24,7 @@ from app.dependencies import (
 )
 from app.schemas.common import problem_responses
 from app.schemas.task import CompleteRequest, TaskCreate, TaskPublic, TaskUpdate
-from app.schemas.task_query import TaskQuery
+from app.schemas.task_query import Cursor, TaskQuery
 from app.services import tasks as task_service
 from app.services.tasks import TaskView
 
@@ -70,7 +70,8 @@ router = APIRouter(
     prefix="/api/{user_id}/tasks",
     tags=[TAG],
     dependencies=[Depends(require_path_user)],
-    responses=problem_responses(503),
+    # The per-user rate limit counts these routes too.
+    responses=problem_responses(429, 503),
 )
 
 
@@ -95,9 +96,7 @@ def compat_list_tasks(
         ),
     ] = "created",
     limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 100,
-    cursor: Annotated[
-        str | None, Query(max_length=1024, description="From the `Link: rel=next` header.")
-    ] = None,
+    cursor: Annotated[Cursor | None, Query(description="From the `Link: rel=next` header.")] = None,
 ) -> list[TaskPublic]:
     """List your tasks as a plain array; a `Link: <...>; rel="next"` header means more."""
     query = TaskQuery(

@@ -9,7 +9,7 @@ from app.schemas.tag import TagPublic, TagUpdate
 from app.services import tags as tag_service
 from app.services.tags import TagCounts
 
-router = APIRouter(prefix="/api/v1/tags", tags=["tags"])
+router = APIRouter(prefix="/api/v1/tags", tags=["tags"], responses=problem_responses(503))
 
 
 def _tag_id(tag_id: str) -> uuid.UUID:

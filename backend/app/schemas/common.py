@@ -10,6 +10,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    Strict,
     StringConstraints,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -93,10 +94,38 @@ def not_nullable(schema: dict[str, Any]) -> None:
         schema.update(next(v for v in variants if v.get("type") != "null"))
 
 
-class StrictInput(BaseModel):
-    """Request bodies: unknown fields are an error that names them."""
+# URL-safe base64 without padding: the alphabet of every opaque value the API hands out.
+OPAQUE_PATTERN = r"^[A-Za-z0-9_-]+$"
 
-    model_config = ConfigDict(extra="forbid")
+
+def opaque(max_length: int) -> StringConstraints:
+    """The published shape of an opaque value (a cursor; later tickets or feed tokens):
+    `Annotated[str, opaque(...)]`.
+
+    Only the server can read such a value, yet generators, validating proxies and readers of
+    the contract learn its alphabet and length. A value of the wrong shape is a 422 like any
+    other invalid input; one of the right shape that the server did not issue is its own 400
+    problem (the rule that no schema can state).
+    """
+    # pydantic's (Rust) regex and ECMAScript agree on this pattern: no `\s`, `$` ends the text.
+    return StringConstraints(min_length=1, max_length=max_length, pattern=OPAQUE_PATTERN)
+
+
+class StrictInput(BaseModel):
+    """Request bodies: unknown fields are an error that names them, and values must have the
+    JSON type the contract gives them (`0` is not `false`, `"5"` is not `5`).
+
+    FastAPI validates the parsed JSON in Python mode, where strict would also refuse the string
+    that is the only JSON form of an enum or a UUID: such a field is marked `JSON_STRING`.
+    Dates and date-times have validators of their own (`Due`, `Moment`) that take strings only.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# For an enum or UUID field of a strict body. Lax parsing of these takes nothing from JSON but a
+# string (not for dates: lax pydantic reads a number as a Unix time), so this reopens nothing.
+JSON_STRING = Strict(False)
 
 
 class ValidationIssue(BaseModel):

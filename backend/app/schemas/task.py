@@ -2,10 +2,11 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.schemas.common import Description, StrictInput, Title, not_nullable
-from app.schemas.values import DUE_EXAMPLES, Due, Priority, TagName, tag_key
+from app.schemas.task_query import Cursor
+from app.schemas.values import DUE_EXAMPLES, Due, Priority, PriorityName, TagName, tag_key
 
 MAX_TAGS_PER_TASK = 20
 
@@ -51,9 +52,8 @@ class TaskCreate(_TaskInput):
 
     title: Title = Field(description="1 to 255 characters after trimming.")
     description: Description | None = Field(default=None, description="Up to 10,000 characters.")
-    # Strict: `0`, `"yes"` or `"false"` are not booleans in the contract, so they are a 422.
-    completed: StrictBool = False
-    priority: Priority = Field(default=Priority.none, description=_PRIORITY_HELP)
+    completed: bool = False
+    priority: PriorityName = Field(default=Priority.none, description=_PRIORITY_HELP)
     due: Due | None = Field(default=None, description="When the task is due; null for never.")
     tags: list[TagName] = Field(
         default_factory=list, description=_TAGS_HELP, json_schema_extra={"maxItems": 20}
@@ -81,10 +81,10 @@ class TaskUpdate(_TaskInput):
         default=None, description="Cannot be null.", json_schema_extra=not_nullable
     )
     description: Description | None = None
-    completed: StrictBool | None = Field(
+    completed: bool | None = Field(
         default=None, description="Cannot be null.", json_schema_extra=not_nullable
     )
-    priority: Priority | None = Field(
+    priority: PriorityName | None = Field(
         default=None, description="Cannot be null.", json_schema_extra=not_nullable
     )
     due: Due | None = Field(default=None, description="`null` clears the due date.")
@@ -203,7 +203,7 @@ class TaskPage(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [], "next_cursor": None}]})
 
     items: list[TaskPublic]
-    next_cursor: str | None = Field(
+    next_cursor: Cursor | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
 

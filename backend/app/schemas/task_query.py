@@ -2,10 +2,11 @@
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal, get_origin
+from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from app.schemas.common import opaque
 from app.schemas.values import DUE_EXAMPLES, Due, Moment, Priority, TagName, tag_key
 
 SortField = Literal["created_at", "updated_at", "due", "priority", "title", "relevance"]
@@ -19,8 +20,13 @@ SORT_FIELDS: tuple[SortField, ...] = (
 )
 DEFAULT_SORT = "-created_at"
 _SORT_KEY = "-?(" + "|".join(SORT_FIELDS) + ")"
-# Published in the contract; the validator below also refuses repeats and relevance without q.
+# Published in the contract, and every value it matches is accepted (see TaskQuery.sort).
 SORT_PATTERN = f"^{_SORT_KEY}(,{_SORT_KEY})*$"
+
+# The longest cursor is about 2,300 characters (a title of 255 characters that each take six
+# bytes of JSON, plus every other sort key); tests/routers/test_task_listing.py builds it.
+MAX_CURSOR_LENGTH = 4096
+Cursor = Annotated[str, opaque(MAX_CURSOR_LENGTH)]
 
 
 @dataclass(frozen=True)
@@ -30,9 +36,9 @@ class SortKey:
 
 
 def parse_sort(value: str) -> tuple[SortKey, ...]:
+    """The keys in order; a repeated key is ignored, its first occurrence decides."""
     keys: list[SortKey] = []
-    for raw in value.split(","):
-        part = raw.strip()
+    for part in value.split(","):
         descending = part.startswith("-")
         name = part.removeprefix("-")
         if name not in SORT_FIELDS:
@@ -40,9 +46,8 @@ def parse_sort(value: str) -> tuple[SortKey, ...]:
                 f"unknown sort key {part!r}; use {', '.join(SORT_FIELDS)}, each optionally "
                 "prefixed with - for descending, comma-separated"
             )
-        if any(key.field == name for key in keys):
-            raise ValueError(f"sort key {name!r} is repeated")
-        keys.append(SortKey(field=name, descending=descending))
+        if all(key.field != name for key in keys):
+            keys.append(SortKey(field=name, descending=descending))
     return tuple(keys)
 
 
@@ -120,18 +125,23 @@ class TaskQuery(BaseModel):
         max_length=200,
         description=(
             "Comma-separated keys from `created_at`, `updated_at`, `due`, `priority`, `title`, "
-            "`relevance` (needs `q`); prefix `-` for descending. Ties are broken by id. Tasks "
+            "`relevance`; prefix `-` for descending. Ties are broken by id. Tasks "
             "without a due date come last in both directions of `due`; all-day tasks sort at "
-            "00:00 UTC of their day. `priority` ascends none < low < medium < high."
+            "00:00 UTC of their day. `priority` ascends none < low < medium < high. "
+            "`relevance` ranks by the search `q` and has no effect without it (with no other "
+            "key, the order is the default). A repeated key has no further effect: its first "
+            "occurrence decides."
         ),
         examples=["-priority,due"],
         json_schema_extra={"pattern": SORT_PATTERN},
     )
     limit: int = Field(default=50, ge=1, le=100, description="Page size, 1 to 100.", examples=[20])
-    cursor: str | None = Field(
+    cursor: Cursor | None = Field(
         default=None,
-        max_length=1024,
-        description="`next_cursor` from the previous page, with the same filters and sort.",
+        description=(
+            "`next_cursor` from the previous page, with the same filters and sort; any other "
+            "value of this form is a 400 `invalid-cursor` problem."
+        ),
     )
 
     @field_validator("q")
@@ -148,10 +158,14 @@ class TaskQuery(BaseModel):
 
     @field_validator("sort")
     @classmethod
-    def _check_sort(cls, value: str, info: ValidationInfo) -> str:
+    def _normalize_sort(cls, value: str, info: ValidationInfo) -> str:
+        # One spelling per order, so equal orders share cursors (the fingerprint holds it).
         keys = parse_sort(value)
-        if any(key.field == "relevance" for key in keys) and not info.data.get("q"):
-            raise ValueError("sorting by relevance needs a search (`q`)")
+        if not info.data.get("q"):
+            # Without a search every task is as relevant as the next: the key orders nothing.
+            keys = tuple(key for key in keys if key.field != "relevance")
+        if not keys:
+            return DEFAULT_SORT
         return ",".join(("-" if key.descending else "") + key.field for key in keys)
 
     @property

@@ -1,13 +1,28 @@
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+from email_validator.rfc_constants import EMAIL_MAX_LENGTH
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from app.schemas.common import Name, NoNulStr, StrictInput, not_nullable
 from app.schemas.values import TimeZoneName
 
 Password = Annotated[NoNulStr, StringConstraints(min_length=8, max_length=128)]
+
+
+def _any_case(name: str) -> str:
+    # ECMAScript patterns, which the contract's are, have no inline case-insensitive flag.
+    return "".join(f"[{c}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+
+
+# email-validator refuses addresses on RFC 6761 special-use domains (and their subdomains);
+# `format: email` alone would call them valid, so the contract states the rule as a `not`.
+SPECIAL_USE_DOMAIN_PATTERN = (
+    r"[@.](" + "|".join(_any_case(name) for name in SPECIAL_USE_DOMAIN_NAMES) + r")\.?$"
+)
 
 
 class UserCreate(StrictInput):
@@ -17,7 +32,14 @@ class UserCreate(StrictInput):
         }
     )
 
-    email: EmailStr = Field(max_length=320)
+    email: EmailStr = Field(
+        max_length=EMAIL_MAX_LENGTH,
+        description=(
+            "Checked by email-validator: at most 254 characters, and not on a special-use "
+            "domain (`.test`, `.local`, `.localhost`, `.invalid`, `.onion`, `.arpa`)."
+        ),
+        json_schema_extra={"not": {"pattern": SPECIAL_USE_DOMAIN_PATTERN}},
+    )
     password: Password = Field(description="8 to 128 characters.")
     name: Name | None = None
 

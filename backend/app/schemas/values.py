@@ -4,9 +4,8 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from functools import lru_cache
+from importlib.resources import files
 from typing import Annotated, Any
-from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -16,7 +15,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from app.schemas.common import NOT_BLANK_NO_NUL
+from app.schemas.common import JSON_STRING, NOT_BLANK_NO_NUL
 
 
 class Priority(StrEnum):
@@ -37,6 +36,9 @@ class Priority(StrEnum):
 
 _LEVELS = {Priority.none: 0, Priority.low: 1, Priority.medium: 2, Priority.high: 3}
 _BY_LEVEL = {level: priority for priority, level in _LEVELS.items()}
+
+# A priority in a request body, where it is its name: a JSON string.
+PriorityName = Annotated[Priority, JSON_STRING]
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DUE_HELP = "an all-day date `YYYY-MM-DD`, or an ISO 8601 date-time with a UTC offset"
@@ -137,26 +139,47 @@ TagName = Annotated[
 ]
 
 
-@lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+def _tz_database() -> tuple[str, ...]:
+    """Every zone name in the `tzdata` package, sorted.
+
+    That package, a dependency, is the list rather than `zoneinfo.available_timezones()`, which
+    adds whatever the machine's own zone directory holds (`localtime`, say): the contract, which
+    lists the names, is then the same on every machine. `ZoneInfo` loads each of them, from the
+    system directory or from the package.
+    """
+    return tuple(sorted(files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()))
+
+
+ZONE_NAMES = _tz_database()
+_KNOWN_ZONES = frozenset(ZONE_NAMES)
+
+
+def _constant_name(zone: str) -> str:
+    """`Etc/GMT-1` -> `ETC_GMT_MINUS_1`: the identifier a generated client gives the zone.
+
+    Published as `x-enum-varnames`, because generators' own spelling drops the sign and so
+    gives `GMT+0`, `GMT-0` and `GMT0` one name (openapi-python-client then refuses the contract).
+    """
+    signed = re.sub(r"-(?=\d)", "_MINUS_", re.sub(r"\+(?=\d)", "_PLUS_", zone))
+    return re.sub(r"[^A-Za-z0-9]+", "_", signed).strip("_").upper()
 
 
 def _check_zone(value: str) -> str:
-    if value not in _known_zones():
+    if value not in _KNOWN_ZONES:
         raise ValueError("unknown time zone; use an IANA name such as Europe/Berlin")
     return value
 
 
+# Exactly the names of the list, untrimmed: what the contract's `enum` says.
 TimeZoneName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     AfterValidator(_check_zone),
     WithJsonSchema(
         {
             "type": "string",
-            "maxLength": 64,
-            "description": "An IANA time zone name.",
+            "enum": list(ZONE_NAMES),
+            "x-enum-varnames": [_constant_name(zone) for zone in ZONE_NAMES],
+            "description": "An IANA time zone name (the tz database of the `tzdata` package).",
             "examples": ["Europe/Berlin", "UTC"],
         },
         mode="validation",

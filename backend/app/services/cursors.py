@@ -15,7 +15,11 @@ def query_fingerprint(query: dict[str, Any]) -> str:
 
 
 def encode_cursor(values: list[Any], fingerprint: str) -> str:
-    raw = json.dumps({"k": values, "q": fingerprint}, separators=(",", ":"), default=str)
+    # UTF-8, not \u escapes (12 characters for one emoji): the published maximum length of a
+    # cursor counts on it.
+    raw = json.dumps(
+        {"k": values, "q": fingerprint}, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
