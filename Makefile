@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
-PYTEST_ARGS ?=
+# Two processes (the machine's cores), a test file each at a time: session fixtures (live
+# servers, throwaway databases) are made once per process, and a file's tests share them.
+PYTEST_ARGS ?= -n auto --dist loadfile
 BENCH_PROFILE ?= full
 BENCH_WORKERS ?= 1
 

@@ -7,7 +7,7 @@ import logging
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Form, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer
@@ -32,7 +32,7 @@ from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task
 from app.request_session import STATE_KEY as SESSION_STATE_KEY
 from app.request_session import RequestSession
-from app.schemas.auth import LoginForm
+from app.schemas.common import NO_NUL
 from app.schemas.task_query import REPEATABLE, TaskQuery
 from app.services import tasks as task_service
 
@@ -103,6 +103,51 @@ async def enforce_limits(
         if state.exceeded:
             observability.record_rate_limited(state.policy)
             raise RateLimited(retry_after=state.reset)
+
+
+# Longer values are refused before any password hashing.
+MAX_USERNAME = 320
+MAX_PASSWORD = 128
+
+
+class LoginForm:
+    """The OAuth2 password grant's form (RFC 6749, 4.3.2), as the server reads it.
+
+    FastAPI's OAuth2PasswordRequestForm would publish its optional fields as nullable, which a
+    form cannot send (a fuzzer sends the text `null`, refused by the `grant_type` pattern), and
+    an empty `username` or `password`, which FastAPI reads as missing, as valid. The limits on
+    length and characters are the server's own.
+    """
+
+    def __init__(
+        self,
+        *,
+        username: Annotated[
+            str,
+            Form(
+                min_length=1,
+                max_length=MAX_USERNAME,
+                # Looked up in the database, which cannot take NUL (PostgreSQL refuses it).
+                pattern=NO_NUL.regex,
+                description="Your email address.",
+            ),
+        ],
+        password: Annotated[
+            str,
+            Form(min_length=1, max_length=MAX_PASSWORD, json_schema_extra={"format": "password"}),
+        ],
+        # FastAPI reads an empty form field as an absent one, so "" is a grant type too.
+        grant_type: Annotated[
+            str, Form(pattern="^(password)?$", description="`password`, or empty, or absent.")
+        ] = "password",
+        scope: Annotated[str, Form(description="Ignored: a token grants every scope.")] = "",
+        client_id: Annotated[str, Form(description="Ignored.")] = "",
+        client_secret: Annotated[
+            str, Form(description="Ignored.", json_schema_extra={"format": "password"})
+        ] = "",
+    ) -> None:
+        self.username = username
+        self.password = password
 
 
 async def limit_login(

@@ -21,25 +21,39 @@ PROBLEM_REF = "#/components/schemas/Problem"
 BEARER_SCHEME = "BearerAuth"
 OAUTH2_SCHEME = "OAuth2PasswordBearer"
 
-_EXAMPLE_DETAILS = {
-    400: ("about:blank", "The request body is not valid JSON."),
-    401: ("/problems/invalid-token", "Missing, invalid or expired access token."),
-    403: ("about:blank", "You may not do this."),
-    404: ("about:blank", "Task not found."),
-    409: ("/problems/email-taken", "An account with this email already exists."),
-    413: ("about:blank", "The request body is larger than 1048576 bytes."),
-    415: ("about:blank", "Request bodies must be JSON (Content-Type: application/json)."),
-    422: ("about:blank", "1 validation error."),
-    429: ("/problems/rate-limited", "Too many requests; retry after the Retry-After delay."),
-    503: ("about:blank", "The database is unreachable."),
+# (type, title, detail) as the app sends them; a None title is the status's phrase.
+_EXAMPLES: dict[int, tuple[str, str | None, str]] = {
+    400: ("/problems/malformed-json", "Malformed JSON", "The request body is not valid JSON."),
+    401: (
+        "/problems/invalid-token",
+        "Not authenticated",
+        "Missing, invalid or expired access token.",
+    ),
+    403: ("about:blank", None, "You may not do this."),
+    404: ("about:blank", None, "Task not found."),
+    409: (
+        "/problems/email-taken",
+        "Email already registered",
+        "An account with this email already exists.",
+    ),
+    413: ("about:blank", None, "The request body is larger than 1048576 bytes."),
+    415: ("about:blank", None, "Request bodies must be JSON (Content-Type: application/json)."),
+    422: ("/problems/validation-error", "Validation failed", "Invalid request: title"),
+    429: (
+        "/problems/rate-limited",
+        "Too many requests",
+        "Too many requests; retry after the Retry-After delay.",
+    ),
+    503: ("about:blank", None, "The database is unreachable."),
 }
 
 
 def problem_example(status: int) -> dict[str, Any]:
-    type_, detail = _EXAMPLE_DETAILS.get(status, ("about:blank", HTTPStatus(status).description))
+    phrase = HTTPStatus(status)
+    type_, title, detail = _EXAMPLES.get(status, ("about:blank", None, phrase.description))
     example: dict[str, Any] = {
         "type": type_,
-        "title": HTTPStatus(status).phrase,
+        "title": title or phrase.phrase,
         "status": status,
         "detail": detail,
         "instance": "/api/v1/tasks",

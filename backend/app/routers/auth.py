@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.dependencies import (
     CurrentUser,
+    LoginForm,
     PasswordHashDep,
     SessionDep,
     SettingsDep,
@@ -12,7 +13,7 @@ from app.dependencies import (
     limit_register,
     require_json,
 )
-from app.schemas.auth import LoginForm, RefreshRequest, TokenPair
+from app.schemas.auth import RefreshRequest, TokenPair
 from app.schemas.common import problem_responses
 from app.schemas.user import UserCreate, UserPublic
 from app.services import auth as auth_service
