@@ -48,6 +48,7 @@ def seed_users(conn: Connection, users: int) -> None:
             ),
             {"hash": DUMMY_HASH, "users": users},
         )
+        _seed_inboxes(conn)
         return
     rows = [
         {
@@ -64,6 +65,24 @@ def seed_users(conn: Connection, users: int) -> None:
             " updated_at) VALUES (:id, :email, :name, :hash, 0, datetime('now'), datetime('now'))"
         ),
         rows,
+    )
+    _seed_inboxes(conn)
+
+
+def _seed_inboxes(conn: Connection) -> None:
+    """Every account has an Inbox (schemas with lists, revision 0010 on)."""
+    if "id" not in _columns(conn, "lists"):
+        return
+    if conn.dialect.name == "postgresql":
+        new_id, now = "gen_random_uuid()", "now()"
+    else:
+        new_id, now = "lower(hex(randomblob(16)))", "datetime('now')"
+    conn.execute(
+        text(
+            "INSERT INTO lists (id, user_id, name, name_key, position, archived, inbox,"
+            f" created_at, updated_at) SELECT {new_id}, id, 'Inbox', 'inbox', 0, false, true,"
+            f" {now}, {now} FROM users WHERE id NOT IN (SELECT user_id FROM lists WHERE inbox)"
+        )
     )
 
 
@@ -85,6 +104,12 @@ def _pg_task_sql(columns: set[str]) -> str:
             f", CASE WHEN n % 3 = 2 THEN {due_date} END"
             f", CASE WHEN n % 3 = 1 THEN {due_at}"
             f" WHEN n % 3 = 2 THEN ({due_date})::timestamp AT TIME ZONE 'UTC' END"
+        )
+    if "list_id" in columns:  # every task in its owner's Inbox
+        extra_cols += ", list_id"
+        extra_vals += (
+            ", (SELECT l.id FROM lists AS l"
+            " WHERE l.user_id = md5('bench-user-' || u)::uuid AND l.inbox)"
         )
     # Only fixed column names are spliced in; every value is a bind parameter.
     return f"""
@@ -129,6 +154,9 @@ def _sqlite_task_sql(columns: set[str]) -> str:
     priority_col, priority_val = (
         (", priority", ", (n + u) % 4") if "priority" in columns else ("", "")
     )
+    if "list_id" in columns:  # every task in its owner's Inbox
+        priority_col += ", list_id"
+        priority_val += ", (SELECT l.id FROM lists AS l WHERE l.user_id = bu.id AND l.inbox)"
     return f"""
         WITH RECURSIVE us(u) AS (SELECT :first UNION ALL SELECT u + 1 FROM us WHERE u + 1 < :last),
         ns(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM ns WHERE n < :count)
@@ -146,12 +174,17 @@ def _sqlite_task_sql(columns: set[str]) -> str:
 
 
 def _task_columns(conn: Connection) -> set[str]:
+    return _columns(conn, "tasks")
+
+
+def _columns(conn: Connection, table: str) -> set[str]:
     if conn.dialect.name == "postgresql":
         rows = conn.execute(
-            text("SELECT column_name FROM information_schema.columns WHERE table_name = 'tasks'")
+            text("SELECT column_name FROM information_schema.columns WHERE table_name = :t"),
+            {"t": table},
         )
         return {row[0] for row in rows}
-    return {row[1] for row in conn.execute(text("PRAGMA table_info(tasks)"))}
+    return {row[1] for row in conn.execute(text(f"PRAGMA table_info({table})"))}
 
 
 def seed_tasks(conn: Connection, blocks: Iterable[Block]) -> int:

@@ -145,3 +145,34 @@ def test_provider_users_revision_keeps_existing_data(empty_database_url: str) ->
     migrate.upgrade(url)
     assert _count(url, "SELECT count(*) FROM tasks") == 1
     assert _diff(url) == []
+
+
+def test_lists_revision_puts_every_task_in_its_owners_inbox(empty_database_url: str) -> None:
+    url = empty_database_url
+    migrate.upgrade(url, "0009")
+    owners = [uuid.uuid4() for _ in range(3)]
+    for number, owner in enumerate(owners):
+        _insert(
+            url, USERS, id=owner, email=f"u{number}@example.com", hashed_password="h", token_version=0
+        )
+        for _ in range(number + 1):
+            _insert(url, TASKS, id=uuid.uuid4(), user_id=owner, title="kept", completed=False)
+    migrate.upgrade(url)
+    assert _count(url, "SELECT count(*) FROM lists WHERE inbox") == 3
+    assert _count(url, "SELECT count(*) FROM lists") == 3
+    assert _count(url, "SELECT count(*) FROM tasks") == 6
+    # Every task is in the Inbox of its own owner.
+    assert (
+        _count(
+            url,
+            "SELECT count(*) FROM tasks JOIN lists ON lists.id = tasks.list_id "
+            "AND lists.user_id = tasks.user_id AND lists.inbox",
+        )
+        == 6
+    )
+    assert _count(url, "SELECT count(*) FROM tasks WHERE deleted_at IS NOT NULL") == 0
+    migrate.downgrade(url, "0009")
+    assert _count(url, "SELECT count(*) FROM tasks") == 6
+    migrate.upgrade(url)
+    assert _count(url, "SELECT count(*) FROM lists WHERE inbox") == 3
+    assert _diff(url) == []

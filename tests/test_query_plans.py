@@ -24,6 +24,11 @@ USERS = 2_000
 TASKS = 120_000
 HEAVY, LIGHT = 8, 9  # user numbers: every sixth task is the heavy user's
 OWNER = "CASE WHEN g % 6 = 0 THEN md5('user' || :heavy) ELSE md5('user' || (g % :users)) END"
+# Every task in its owner's Inbox, but every twelfth (a half of the heavy user's) in "Work".
+LIST = (
+    "CASE WHEN g % 12 = 0 THEN md5('work') WHEN g % 6 = 0 THEN md5('inbox' || :heavy) "
+    "ELSE md5('inbox' || (g % :users)) END"
+)
 PARAMS = {"users": USERS, "tasks": TASKS, "heavy": HEAVY}
 
 SEED = [
@@ -34,6 +39,19 @@ SEED = [
     FROM generate_series(0, :users - 1) AS u
     """,
     """
+    INSERT INTO lists (id, user_id, name, name_key, position, archived, inbox, created_at,
+                       updated_at)
+    SELECT md5('inbox' || u)::uuid, md5('user' || u)::uuid, 'Inbox', 'inbox', 0, false, true,
+           now(), now()
+    FROM generate_series(0, :users - 1) AS u
+    """,
+    """
+    INSERT INTO lists (id, user_id, name, name_key, position, archived, inbox, created_at,
+                       updated_at)
+    VALUES (md5('work')::uuid, md5('user' || :heavy)::uuid, 'Work', 'work', 1, false, false,
+            now(), now())
+    """,
+    """
     INSERT INTO tags (id, user_id, name, name_key, created_at)
     SELECT md5('tag' || u || '-' || k)::uuid, md5('user' || u)::uuid, 'tag' || k, 'tag' || k,
            now()
@@ -41,7 +59,7 @@ SEED = [
     """,
     """
     INSERT INTO tasks (id, user_id, title, description, completed, completed_at, priority,
-                       due_date, due_at, due_sort, created_at, updated_at)
+                       due_date, due_at, due_sort, created_at, updated_at, list_id)
     SELECT md5('task' || g)::uuid,
            (OWNER)::uuid,
            'Task ' || g || ' ' || (ARRAY['groceries', 'report', 'call', 'plan'])[1 + g % 4],
@@ -54,7 +72,8 @@ SEED = [
            CASE WHEN g % 4 = 1 THEN (current_date + (g % 60))::timestamp AT TIME ZONE 'UTC'
                 WHEN g % 4 = 2 THEN now() + (g % 90) * interval '1 hour' END,
            now() - g * interval '1 minute',
-           now() - g * interval '1 minute'
+           now() - g * interval '1 minute',
+           (LIST)::uuid
     FROM generate_series(1, :tasks) AS g
     """,
     """
@@ -85,7 +104,8 @@ def seeded_engine(throwaway_postgres: ThrowawayPostgres) -> Iterator[Engine]:
     engine = create_engine(normalize_database_url(url))
     with engine.begin() as connection:
         for statement in SEED:
-            connection.execute(text(statement.replace("OWNER", OWNER)), PARAMS)
+            sql = statement.replace("OWNER", OWNER).replace("LIST", LIST)
+            connection.execute(text(sql), PARAMS)
     yield engine
     engine.dispose()
 
@@ -143,8 +163,13 @@ def _scans(nodes: list[dict[str, Any]]) -> list[tuple[str, str | None, str | Non
         (TaskQuery(tag=["tag3"]), "pk_task_tags"),
         (TaskQuery(tag=["rare"]), "pk_task_tags"),
         (TaskQuery(q="invoice"), "ix_tasks_search"),
+        (
+            # md5('work') as a uuid: the heavy user's "Work" list.
+            TaskQuery.model_validate({"list": ["67e92c87-65a9-bc7f-b2d3-35c459de9eb5"]}),
+            "ix_tasks_user_id_list_id_created_at_id",
+        ),
     ],
-    ids=["default", "open", "due", "common-tag", "rare-tag", "search"],
+    ids=["default", "open", "due", "common-tag", "rare-tag", "search", "list"],
 )
 def test_heavy_user_listings_use_their_indexes(
     seeded_engine: Engine, query: TaskQuery, index: str

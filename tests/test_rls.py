@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from app import database, migrate
 from app.dependencies import CurrentUser, SessionDep
@@ -224,7 +224,7 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
             rows = conn.execute(
                 text(
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
-                    "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags')"
+                    "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', 'lists')"
                 )
             ).all()
             policies = {
@@ -244,6 +244,51 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
     assert {r.relname for r in rows} == owned
     assert all(r.relrowsecurity and r.relforcerowsecurity for r in rows)
     assert policies == owned
+
+
+def test_lists_and_the_trash_work_under_rls(rls_client: TestClient) -> None:
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    # Registration made each an Inbox, as its own row.
+    lists = client.get("/api/v1/lists", headers=alice.headers).json()
+    assert [item["name"] for item in lists] == ["Inbox"]
+    work = client.post("/api/v1/lists", json={"name": "Work"}, headers=alice.headers).json()
+    mine = make_task(client, alice, list_id=work["id"])
+    # Bob cannot put a task in Alice's list: the same 422 as for a list that does not exist.
+    refused = client.post(
+        "/api/v1/tasks", json={"title": "x", "list_id": work["id"]}, headers=bob.headers
+    )
+    assert assert_problem(refused, 422)["detail"] == "Invalid request: list_id"
+    assert client.get(f"/api/v1/lists/{work['id']}", headers=bob.headers).status_code == 404
+    assert client.delete(f"/api/v1/tasks/{mine['id']}", headers=alice.headers).status_code == 204
+    trash = client.get("/api/v1/trash", headers=alice.headers).json()["items"]
+    assert [item["id"] for item in trash] == [mine["id"]]
+    assert client.get("/api/v1/trash", headers=bob.headers).json()["items"] == []
+    deleted = client.delete(f"/api/v1/lists/{work['id']}?tasks=inbox", headers=alice.headers)
+    assert deleted.status_code == 204
+    restored = client.post(f"/api/v1/trash/{mine['id']}/restore", headers=alice.headers)
+    assert restored.json()["list_id"] == lists[0]["id"]
+
+
+def test_the_purge_job_works_under_rls(rls_database: RlsDatabase, rls_client: TestClient) -> None:
+    from datetime import timedelta
+
+    from app.database import create_db_engine
+    from app.jobs import purge_trash
+
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    for account in (alice, bob):
+        task = make_task(client, account)
+        assert client.delete(f"/api/v1/tasks/{task['id']}", headers=account.headers).status_code == 204
+    engine = create_db_engine(make_settings(rls_database.app_url, Path("/nonexistent")))
+    try:
+        later = purge_trash.utcnow() + timedelta(days=31)
+        with Session(engine) as session, session.begin():
+            assert purge_trash.purge_expired(session, retention_days=30, now=later) == 2
+    finally:
+        engine.dispose()
+    assert client.get("/api/v1/trash", headers=alice.headers).json()["items"] == []
 
 
 def test_tags_obey_row_level_security(rls_client: TestClient) -> None:

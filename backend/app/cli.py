@@ -128,6 +128,21 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    from app.database import create_db_engine
+    from app.jobs import purge_trash
+
+    settings = get_settings()
+    days = args.older_than_days if args.older_than_days is not None else settings.trash_retention_days
+    engine = create_db_engine(settings)
+    try:
+        deleted = purge_trash.run(engine, retention_days=days)
+    finally:
+        engine.dispose()
+    print(f"purged {deleted} task{'s' if deleted != 1 else ''} trashed more than {days} days ago")
+    return 0
+
+
 def _check(_args: argparse.Namespace) -> int:
     ok, report = admin.check(get_settings(), secret_from_env=bool(os.environ.get("SECRET_KEY")))
     print(report)
@@ -184,6 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--email", required=True)
     token.add_argument("--minutes", type=int, help="lifetime (default ACCESS_TOKEN_EXPIRE_MINUTES)")
     token.set_defaults(func=_token)
+
+    purge = sub.add_parser(
+        "purge",
+        help="delete tasks trashed more than TRASH_RETENTION_DAYS ago, for every user",
+        description="Delete for good every task that has been in the trash longer than "
+        "TRASH_RETENTION_DAYS (the server also does this every TRASH_PURGE_INTERVAL_SECONDS). "
+        "Prints 0 when another process is purging at that moment.",
+    )
+    purge.add_argument(
+        "--older-than-days", type=int, help="override TRASH_RETENTION_DAYS for this run"
+    )
+    purge.set_defaults(func=_purge)
 
     check = sub.add_parser(
         "check", help="configuration, database reachability and migration state, one screen"

@@ -33,7 +33,8 @@ from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.openapi import BEARER_SCHEME as BEARER_SCHEME_NAME
 from app.openapi import TasksAPI, refine
 from app.request_session import DatabaseSessionMiddleware
-from app.routers import auth, compat, docs, health, metrics, tags, tasks, users
+from app.jobs.runner import JobRunner, server_jobs
+from app.routers import auth, compat, docs, health, lists, metrics, tags, tasks, trash, users
 
 logger = logging.getLogger("app.main")
 
@@ -48,6 +49,8 @@ TAGS = [
     {"name": "users", "description": "The signed-in user's own profile."},
     {"name": "tasks", "description": "Your tasks. Other users' tasks do not exist for you."},
     {"name": "tags", "description": "Your tags, created on the fly from task `tags`."},
+    {"name": "lists", "description": "Your lists. Every task is in one; new ones in the Inbox."},
+    {"name": "trash", "description": "Deleted tasks: restore them or delete them for good."},
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": compat.TAG, "description": compat.TAG_DESCRIPTION},
 ]
@@ -102,7 +105,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         listener = account_listener(settings, authenticator)
         if listener is not None:
             listener.start()
+        jobs = JobRunner(server_jobs(settings, engine))
+        jobs.start()
         yield
+        jobs.stop()
         if listener is not None:
             listener.stop()
         app.state.rate_limiter.close()
@@ -166,7 +172,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     if settings.local_accounts_enabled:
         app.include_router(auth.router)
-    for module in (users, tasks, tags, health, docs, metrics):
+    for module in (users, tasks, tags, lists, trash, health, docs, metrics):
         app.include_router(module.router)
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:

@@ -63,6 +63,15 @@ OTHER_PROTECTED = [
     ("GET", "/api/v1/tags", None, 200),
     ("PATCH", "/api/v1/tags/{id}", {"name": "renamed"}, 404),
     ("DELETE", "/api/v1/tags/{id}", None, 404),
+    ("GET", "/api/v1/lists", None, 200),
+    ("POST", "/api/v1/lists", {"name": "Work"}, 201),
+    ("GET", "/api/v1/lists/{id}", None, 404),
+    ("PATCH", "/api/v1/lists/{id}", {"name": "renamed"}, 404),
+    ("DELETE", "/api/v1/lists/{id}", None, 404),
+    ("GET", "/api/v1/trash", None, 200),
+    ("DELETE", "/api/v1/trash", None, 204),
+    ("POST", "/api/v1/trash/{id}/restore", None, 404),
+    ("DELETE", "/api/v1/trash/{id}", None, 404),
 ]
 EVERY_PROTECTED = PROTECTED_ROUTES + OTHER_PROTECTED
 EVERY_IDS = [f"{method} {path}" for method, path, _, _ in EVERY_PROTECTED]

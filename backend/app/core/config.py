@@ -178,6 +178,12 @@ class Settings(BaseSettings):
     """`Retry-After` sent with the 503 while the database is unavailable."""
     shutdown_grace_seconds: int = Field(default=20, ge=1)
     """On SIGTERM, how long in-flight requests may take before the process exits."""
+    trash_retention_days: int = Field(default=30, ge=1, le=3650)
+    """Tasks stay this many days in the trash, then `tasks-api purge` and the server's
+    periodic purge delete them for good."""
+    trash_purge_interval_seconds: int = Field(default=3600, ge=0)
+    """How often each server process runs the purge of old trash (one at a time across
+    processes and instances). 0: never; run `tasks-api purge` from cron instead."""
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -36,6 +36,10 @@ class DomainError(Exception):
     def headers(self) -> dict[str, str]:
         return {}
 
+    def extra(self) -> dict[str, Any] | None:
+        """Members added to the problem document (e.g. `errors`, `list_id`)."""
+        return None
+
 
 class NotFound(DomainError):
     status = 404
@@ -55,6 +59,58 @@ class TagNameTaken(DomainError):
     type_ = "/problems/tag-name-taken"
     title = "Tag name taken"
     detail = "You already have a tag with this name (names are case-insensitive)."
+
+
+class ListNotFound(NotFound):
+    detail = "List not found."
+
+
+class ListNameTaken(DomainError):
+    status = 409
+    type_ = "/problems/list-name-taken"
+    title = "List name taken"
+    detail = "You already have a list with this name (names are case-insensitive)."
+
+    def __init__(self, existing_id: Any) -> None:
+        super().__init__()
+        self.existing_id = existing_id
+
+    def extra(self) -> dict[str, Any] | None:
+        return {"list_id": str(self.existing_id)} if self.existing_id is not None else None
+
+
+class InboxProtected(DomainError):
+    status = 409
+    type_ = "/problems/inbox-protected"
+    title = "The Inbox cannot be changed this way"
+    detail = "The Inbox cannot be archived or deleted."
+
+
+class ListNotEmpty(DomainError):
+    status = 409
+    type_ = "/problems/list-not-empty"
+    title = "List not empty"
+    detail = (
+        "The list still holds tasks; say what happens to them with ?tasks=inbox (move them to "
+        "the Inbox) or ?tasks=trash (move them to the trash)."
+    )
+
+
+class InvalidReference(DomainError):
+    """A body field names something the caller does not have (a list, a parent task): a 422
+    that names the field, worded the same whether the thing is missing or someone else's."""
+
+    status = 422
+    type_ = "/problems/validation-error"
+    title = "Validation failed"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"Invalid request: {field}")
+        self.field = field
+        self.message = message
+
+    def extra(self) -> dict[str, Any] | None:
+        return {"errors": [{"loc": ["body", self.field], "msg": self.message, "type": "value_error"}]}
 
 
 class EmailTaken(DomainError):
@@ -206,6 +262,7 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         type_=exc.type_,
         instance=_instance(request),
         headers=exc.headers(),
+        extra=exc.extra(),
     )
 
 

@@ -2,7 +2,16 @@ import uuid
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import CheckConstraint, Date, Index, SmallInteger, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    SmallInteger,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Column, Field, ForeignKey, SQLModel, Uuid
 
 from app.models.base import UTCDateTime, utcnow
@@ -19,6 +28,13 @@ class Task(SQLModel, table=True):
         UniqueConstraint("id", "user_id"),
         CheckConstraint("priority BETWEEN 0 AND 3", name="priority_range"),
         CheckConstraint("due_date IS NULL OR due_at IS NULL", name="one_due_kind"),
+        # The list is one of the task's owner's lists: the database refuses any other.
+        # No cascade: a list is emptied (its tasks moved or trashed) before it is deleted.
+        ForeignKeyConstraint(["list_id", "user_id"], ["lists.id", "lists.user_id"]),
+        # Serves `?list=`: one list's tasks, newest first; and the per-list counts.
+        Index("ix_tasks_user_id_list_id_created_at_id", "user_id", "list_id", "created_at", "id"),
+        # Serves the trash (newest deletion first) and the purge of old trash.
+        Index("ix_tasks_user_id_deleted_at_id", "user_id", "deleted_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -44,6 +60,11 @@ class Task(SQLModel, table=True):
     )
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    list_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    # Set when the task went to the trash; every route but the trash's ignores such a task.
+    deleted_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
 
 

@@ -23,9 +23,10 @@ from app.dependencies import (
     task_uuid,
 )
 from app.schemas.common import problem_responses
-from app.schemas.task import CompleteRequest, TaskCreate, TaskPublic, TaskUpdate
+from app.schemas.task import CompatTask, CompatTaskCreate, CompatTaskUpdate, CompleteRequest
 from app.schemas.task_query import Cursor, TaskQuery
 from app.services import tasks as task_service
+from app.services import trash as trash_service
 from app.services.tasks import TaskView
 
 TAG = "hackathon-compat"
@@ -42,8 +43,8 @@ _MISMATCH = (403, 404)
 _SORTS = {"created": "-created_at", "title": "title", "due_date": "due"}
 
 
-def _public(view: TaskView) -> TaskPublic:
-    return TaskPublic.from_task(view.task, view.tags)
+def _public(view: TaskView) -> CompatTask:
+    return CompatTask.from_task(view.task, view.tags)
 
 
 def path_user_id(user: Caller) -> str:
@@ -76,7 +77,7 @@ router = APIRouter(
 
 
 @router.get(
-    "", response_model=list[TaskPublic], responses=problem_responses(400, 401, 422, *_MISMATCH)
+    "", response_model=list[CompatTask], responses=problem_responses(400, 401, 422, *_MISMATCH)
 )
 def compat_list_tasks(
     session: SessionDep,
@@ -97,7 +98,7 @@ def compat_list_tasks(
     ] = "created",
     limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 100,
     cursor: Annotated[Cursor | None, Query(description="From the `Link: rel=next` header.")] = None,
-) -> list[TaskPublic]:
+) -> list[CompatTask]:
     """List your tasks as a plain array; a `Link: <...>; rel="next"` header means more."""
     query = TaskQuery(
         completed=_STATUS_FILTER[status_filter], sort=_SORTS[sort], limit=limit, cursor=cursor
@@ -114,18 +115,18 @@ def compat_list_tasks(
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=TaskPublic,
+    response_model=CompatTask,
     dependencies=[Depends(require_json)],
     responses=problem_responses(400, 401, 413, 415, 422, *_MISMATCH),
 )
 def compat_create_task(
     user_id: str,
-    task_in: TaskCreate,
+    task_in: CompatTaskCreate,
     session: SessionDep,
     current_user: CurrentUser,
     request: Request,
     response: Response,
-) -> TaskPublic:
+) -> CompatTask:
     """Create a task. The `Location` header points at it."""
     view = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
     location = request.url_for("compat_get_task", user_id=user_id, task_id=str(view.task.id))
@@ -134,14 +135,14 @@ def compat_create_task(
 
 
 @router.get(
-    "/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404, *_MISMATCH)
+    "/{task_id}", response_model=CompatTask, responses=problem_responses(401, 404, *_MISMATCH)
 )
 def compat_get_task(
     user_id: str,  # checked by require_path_user; declared so the contract lists it first
     task_id: TaskId,
     session: SessionDep,
     current_user: CurrentUser,
-) -> TaskPublic:
+) -> CompatTask:
     """One of your tasks."""
     view = task_service.get_task_view(
         session=session, user_id=current_user.id, task_id=task_uuid(task_id)
@@ -151,17 +152,17 @@ def compat_get_task(
 
 @router.put(
     "/{task_id}",
-    response_model=TaskPublic,
+    response_model=CompatTask,
     dependencies=[Depends(require_json)],
     responses=problem_responses(400, 401, 404, 413, 415, 422, *_MISMATCH),
 )
 def compat_update_task(
     user_id: str,  # checked by require_path_user; declared so the contract lists it first
     task_id: TaskId,
-    task_in: TaskUpdate,
+    task_in: CompatTaskUpdate,
     session: SessionDep,
     current_user: CurrentUser,
-) -> TaskPublic:
+) -> CompatTask:
     """Update a task: the fields sent change, the others stay (like PATCH /api/v1/tasks/{id})."""
     # One UPDATE of the caller's task; no read first (a missing task matches nothing: 404).
     view = task_service.update_task(
@@ -181,14 +182,14 @@ def compat_delete_task(
     session: SessionDep,
     current_user: CurrentUser,
 ) -> Response:
-    """Delete a task."""
-    task_service.delete_task(session=session, user_id=current_user.id, task_id=task_uuid(task_id))
+    """Delete a task (it goes to the trash, like DELETE /api/v1/tasks/{id})."""
+    trash_service.trash_task(session=session, user_id=current_user.id, task_id=task_uuid(task_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.patch(
     "/{task_id}/complete",
-    response_model=TaskPublic,
+    response_model=CompatTask,
     dependencies=[Depends(require_json)],
     responses=problem_responses(400, 401, 404, 413, 415, 422, *_MISMATCH),
 )
@@ -197,7 +198,7 @@ def compat_complete_task(
     session: SessionDep,
     current_user: CurrentUser,
     body: Annotated[CompleteRequest | None, Body()] = None,
-) -> TaskPublic:
+) -> CompatTask:
     """No body: toggle completion. `{"completed": true|false}`: set it (safe to retry)."""
     completed = (not task.completed) if body is None else body.completed
     view = task_service.set_completed(

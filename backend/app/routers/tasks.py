@@ -1,7 +1,8 @@
-from typing import Any
+import uuid
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlmodel import Session
 
 from app.dependencies import (
@@ -25,6 +26,7 @@ from app.schemas.task import (
 from app.schemas.task_query import CountPair, TagCount, TaskStats, query_parameters
 from app.services import tags as tag_service
 from app.services import tasks as task_service
+from app.services import trash as trash_service
 from app.services.tasks import TaskView
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], responses=problem_responses(503))
@@ -43,6 +45,10 @@ def _json(session: Session, body: Any, status_code: int = 200, **headers: str) -
     content = orjson.dumps(body, option=orjson.OPT_UTC_Z)
     end_transaction(session)
     return Response(content, status_code, headers, media_type="application/json")
+
+
+# For the other task routers (the trash): the same rendering.
+json_response = _json
 
 
 @router.get(
@@ -68,10 +74,24 @@ def list_tasks(query: TaskQueryDep, session: SessionDep, current_user: CurrentUs
     response_model=TaskStats,
     responses=problem_responses(401, 429),
 )
-def get_task_stats(session: SessionDep, current_user: CurrentUser) -> TaskStats:
+def get_task_stats(
+    session: SessionDep,
+    current_user: CurrentUser,
+    lists: Annotated[
+        list[uuid.UUID],
+        Query(alias="list", description="Count only these lists (ids); repeatable."),
+    ] = [],  # noqa: B006 - FastAPI copies the default
+    archived: Annotated[
+        bool, Query(description="`true`: count tasks of archived lists too.")
+    ] = False,
+) -> TaskStats:
     """Counts of your tasks: open, completed, overdue, due today, by priority and by tag."""
     stats = task_service.task_stats(
-        session=session, user_id=current_user.id, zone=current_user.timezone
+        session=session,
+        user_id=current_user.id,
+        zone=current_user.timezone,
+        list_ids=lists,
+        archived=archived,
     )
     tags = tag_service.list_tags(session=session, user_id=current_user.id)
     return TaskStats(
@@ -106,7 +126,9 @@ def create_task(
     request: Request,
 ) -> Response:
     """Create a task. The `Location` header points at it."""
-    view = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
+    view = task_service.create_task(
+        session=session, user_id=current_user.id, task_in=task_in, list_id=task_in.list_id
+    )
     # The task's own path, as url_for would build it (root_path included), without its
     # search through every route.
     location = f"{request.scope.get('root_path', '')}{router.prefix}/{view.task.id}"
@@ -165,11 +187,19 @@ def replace_task(
     "/{task_id}",
     summary="Delete a task",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 404, 429),
+    responses=problem_responses(401, 404, 422, 429),
 )
-def delete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
-    """Delete a task."""
-    task_service.delete_task(session=session, user_id=current_user.id, task_id=task_uuid(task_id))
+def delete_task(
+    task_id: TaskId,
+    session: SessionDep,
+    current_user: CurrentUser,
+    permanent: Annotated[
+        bool, Query(description="`true`: delete for good instead of moving it to the trash.")
+    ] = False,
+) -> Response:
+    """Move a task to the trash (restorable for TRASH_RETENTION_DAYS), or delete it for good."""
+    delete = task_service.delete_task if permanent else trash_service.trash_task
+    delete(session=session, user_id=current_user.id, task_id=task_uuid(task_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,10 +1,10 @@
 import uuid
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.schemas.common import Description, StrictInput, Title, not_nullable
+from app.schemas.common import JSON_STRING, Description, StrictInput, Title, not_nullable
 from app.schemas.task_query import Cursor
 from app.schemas.values import DUE_EXAMPLES, Due, Priority, PriorityName, TagName, tag_key
 
@@ -47,7 +47,16 @@ class _TaskInput(StrictInput):
         return data
 
 
-class TaskCreate(_TaskInput):
+# A list id (or task id) in a request body: a JSON string.
+ListId = Annotated[uuid.UUID, JSON_STRING]
+_LIST_HELP = (
+    "One of your lists (`GET /api/v1/lists`); any other id is a 422 naming `list_id`."
+)
+
+
+class CompatTaskCreate(_TaskInput):
+    """POST body of the Hackathon II routes: the task fields, without a list (the Inbox)."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [_TASK_EXAMPLE]})
 
     title: Title = Field(description="1 to 255 characters after trimming.")
@@ -62,8 +71,15 @@ class TaskCreate(_TaskInput):
     _merge = field_validator("tags")(_merge_tags)
 
 
+class TaskCreate(CompatTaskCreate):
+    list_id: ListId | None = Field(
+        default=None, description=f"The task's list; null or omitted: your Inbox. {_LIST_HELP}"
+    )
+
+
 class TaskReplace(TaskCreate):
-    """PUT body: every client field; omitted optional fields are reset to their defaults."""
+    """PUT body: every client field; omitted optional fields are reset to their defaults,
+    except `list_id`: omitted or null, the task stays in its list."""
 
 
 def _not_nullable_list(schema: dict[str, Any]) -> None:
@@ -71,8 +87,8 @@ def _not_nullable_list(schema: dict[str, Any]) -> None:
     schema["maxItems"] = MAX_TAGS_PER_TASK
 
 
-class TaskUpdate(_TaskInput):
-    """PATCH body: only the fields sent change; `description: null` clears it."""
+class CompatTaskUpdate(_TaskInput):
+    """PUT body of the Hackathon II routes: only the fields sent change."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"title": "Send the final invoice"}]})
 
@@ -108,6 +124,24 @@ class TaskUpdate(_TaskInput):
         return value
 
 
+class TaskUpdate(CompatTaskUpdate):
+    """PATCH body: only the fields sent change; `description: null` clears it. `list_id`
+    moves the task to another of your lists."""
+
+    list_id: ListId | None = Field(
+        default=None,
+        description=f"Cannot be null. Moves the task. {_LIST_HELP}",
+        json_schema_extra=not_nullable,
+    )
+
+    @field_validator("list_id")
+    @classmethod
+    def _list_not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+
 class TaskFields(Protocol):
     """What the API shows of a task: a Task, or a row of the tasks table read without the ORM."""
 
@@ -131,9 +165,13 @@ class TaskFields(Protocol):
     def created_at(self) -> datetime: ...
     @property
     def updated_at(self) -> datetime: ...
+    @property
+    def list_id(self) -> uuid.UUID: ...
 
 
-class TaskPublic(BaseModel):
+class CompatTask(BaseModel):
+    """A task as the Hackathon II routes show it."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -163,7 +201,7 @@ class TaskPublic(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def from_task(cls, task: "TaskFields", tags: list[str]) -> "TaskPublic":
+    def from_task(cls, task: "TaskFields", tags: list[str]) -> "CompatTask":
         return cls(
             id=task.id,
             title=task.title,
@@ -175,6 +213,32 @@ class TaskPublic(BaseModel):
             tags=tags,
             created_at=task.created_at,
             updated_at=task.updated_at,
+        )
+
+
+class TaskPublic(CompatTask):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "7d0c6f0e-8f1e-4a57-9a55-1f5b2f4d8c11",
+                    **_TASK_EXAMPLE,
+                    "completed_at": None,
+                    "created_at": "2026-11-24T09:30:00Z",
+                    "updated_at": "2026-11-24T09:30:00Z",
+                    "list_id": "3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10",
+                }
+            ]
+        },
+    )
+
+    list_id: uuid.UUID = Field(description="The list the task is in.")
+
+    @classmethod
+    def from_task(cls, task: "TaskFields", tags: list[str]) -> "TaskPublic":
+        return cls(
+            **CompatTask.from_task(task, tags).model_dump(),
+            list_id=task.list_id,
         )
 
 
@@ -196,6 +260,7 @@ def task_document(task: "TaskFields", tags: list[str]) -> dict[str, Any]:
         "tags": tags,
         "created_at": task.created_at,
         "updated_at": task.updated_at,
+        "list_id": task.list_id,
     }
 
 

@@ -120,6 +120,18 @@ class TaskQuery(BaseModel):
     updated_after: Moment | None = Field(
         default=None, description="Only tasks changed after this moment."
     )
+    # `list` in the query string; not the field's name, which would hide the builtin here.
+    lists: list[uuid.UUID] = Field(
+        default_factory=list,
+        alias="list",
+        description="Only tasks in these lists (ids); repeat for several (`list=a&list=b`).",
+        examples=[["3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10"]],
+    )
+    archived: bool = Field(
+        default=False,
+        description="`true`: include tasks of archived lists (left out by default).",
+        examples=[True],
+    )
     sort: str = Field(
         default=DEFAULT_SORT,
         max_length=200,
@@ -177,12 +189,15 @@ class TaskQuery(BaseModel):
         data = self.model_dump(mode="json", exclude={"limit", "cursor"})
         data["priority"] = sorted(data["priority"])
         data["tag"] = sorted(tag_key(name) for name in data["tag"])
+        data["lists"] = sorted(set(data["lists"]))
         return data
 
 
 # Fields given as repeated query parameters (`?tag=a&tag=b`).
 REPEATABLE = frozenset(
-    name for name, field in TaskQuery.model_fields.items() if get_origin(field.annotation) is list
+    field.alias or name
+    for name, field in TaskQuery.model_fields.items()
+    if get_origin(field.annotation) is list
 )
 
 

@@ -37,7 +37,7 @@ from sqlmodel import col, select
 
 from app.core.errors import InvalidCursor
 from app.core.text_search import words
-from app.models import Tag, Task, TaskTag
+from app.models import Tag, Task, TaskList, TaskTag
 from app.models.task import TASKS
 from app.schemas.task_query import SortKey, TaskQuery
 from app.schemas.values import Priority, tag_key
@@ -73,6 +73,8 @@ class ListShape:
     has_due: bool | None
     created_after: bool
     updated_after: bool
+    lists: int
+    archived: bool
     sort: tuple[SortKey, ...]
     # None without a cursor; otherwise, per sort column, whether the cursor's value is NULL.
     cursor_nulls: tuple[bool, ...] | None
@@ -141,6 +143,26 @@ def due_today_condition(zone: str, now: datetime) -> Any:
             and_(col(Task.due_at) >= start, col(Task.due_at) < end),
         ),
     )
+
+
+def visible_conditions(
+    user_id: BindParameter[uuid.UUID], lists: Sequence[BindParameter[uuid.UUID]], archived: bool
+) -> list[ColumnElement[bool]]:
+    """What every listing and count of tasks starts from: the user's tasks, not in the
+    trash, in the given lists (all if none), and not in an archived list unless asked."""
+    where: list[ColumnElement[bool]] = [
+        col(Task.user_id) == user_id,
+        col(Task.deleted_at).is_(None),
+    ]
+    if lists:
+        where.append(col(Task.list_id).in_(lists))
+    if not archived:
+        # A hashed subplan on PostgreSQL, evaluated once per query: a user has few lists.
+        archived_lists = select(col(TaskList.id)).where(
+            col(TaskList.user_id) == user_id, col(TaskList.archived).is_(True)
+        )
+        where.append(col(Task.list_id).not_in(archived_lists))
+    return where
 
 
 def _tag_condition(index: int) -> ColumnElement[bool]:
@@ -312,6 +334,8 @@ def plan_list(
         params["created_after"] = query.created_after
     if query.updated_after is not None:
         params["updated_after"] = query.updated_after
+    list_ids = sorted(set(query.lists))
+    params.update({f"list_{i}": list_id for i, list_id in enumerate(list_ids)})
     cursor_nulls: tuple[bool, ...] | None = None
     if query.cursor is not None:
         values = _cursor_values(query.sort_keys, decode_cursor(query.cursor, fingerprint))
@@ -329,6 +353,8 @@ def plan_list(
         has_due=query.has_due,
         created_after=query.created_after is not None,
         updated_after=query.updated_after is not None,
+        lists=len(list_ids),
+        archived=query.archived,
         sort=query.sort_keys,
         cursor_nulls=cursor_nulls,
     )
@@ -337,7 +363,8 @@ def plan_list(
 
 def where_clause(shape: ListShape) -> tuple[list[ColumnElement[bool]], ColumnElement[float] | None]:
     """WHERE conditions (user_id first) and, with a search, the relevance expression."""
-    where: list[ColumnElement[bool]] = [col(Task.user_id) == bindparam("user_id")]
+    lists: list[BindParameter[uuid.UUID]] = [bindparam(f"list_{i}") for i in range(shape.lists)]
+    where = visible_conditions(bindparam("user_id"), lists, shape.archived)
     rank: ColumnElement[float] | None = None
     if shape.completed:
         where.append(col(Task.completed) == bindparam("completed"))

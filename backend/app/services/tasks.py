@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from functools import cache
 from typing import Any, NamedTuple
@@ -17,17 +18,19 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import Session, col
 
 from app import database
-from app.core.errors import TaskNotFound
-from app.models import Tag, Task, TaskTag
+from app.core.errors import InvalidReference, TaskNotFound
+from app.models import Tag, Task, TaskList, TaskTag
 from app.models.base import utcnow
 from app.models.task import TASKS
-from app.schemas.task import TaskCreate, TaskFields, TaskReplace, TaskUpdate
+from app.schemas.task import CompatTaskCreate, CompatTaskUpdate, TaskFields, TaskReplace
 from app.schemas.task_query import TaskQuery
 from app.schemas.values import Priority
+from app.services import lists as list_service
 from app.services import tags as tag_service
 from app.services.cursors import encode_cursor, query_fingerprint
 from app.services.task_filters import (
@@ -40,6 +43,7 @@ from app.services.task_filters import (
     plan_list,
     sort_columns,
     today_in,
+    visible_conditions,
     where_clause,
 )
 
@@ -75,6 +79,8 @@ class ShownTask(NamedTuple):
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    list_id: uuid.UUID
+    deleted_at: datetime | None
 
 
 assert list(ShownTask._fields) == [column.name for column in _SHOWN]  # noqa: S101
@@ -115,10 +121,21 @@ def _view(row: Any) -> TaskView:
     return TaskView(ShownTask._make(row[:_TASK_COLUMNS]), _tag_names(row[_TASK_COLUMNS]))
 
 
+def view_columns(dialect: str) -> list[Any]:
+    """What a TaskView is read from (view_of turns such a row into one): for other task
+    services' own statements (the trash)."""
+    return [*_SHOWN, _tag_names_column(dialect)]
+
+
+view_of = _view
+
+
 @cache
 def _get_statement(dialect: str) -> Any:
     return select(*_SHOWN, _tag_names_column(dialect)).where(
-        TASKS.c.id == bindparam("task_id"), TASKS.c.user_id == bindparam("user_id")
+        TASKS.c.id == bindparam("task_id"),
+        TASKS.c.user_id == bindparam("user_id"),
+        TASKS.c.deleted_at.is_(None),
     )
 
 
@@ -165,12 +182,64 @@ class TaskRecord(NamedTuple):
     due_sort: datetime | None
     created_at: datetime
     updated_at: datetime
+    list_id: uuid.UUID | None
+    deleted_at: datetime | None
 
 
-_INSERT = insert(TASKS).values({column.name: bindparam(column.name) for column in TASKS.c})
+def _inbox_of_owner() -> Any:
+    return (
+        select(TaskList.id)  # type: ignore[call-overload]
+        .where(
+            col(TaskList.user_id) == bindparam("inbox_owner", type_=TASKS.c.user_id.type),
+            col(TaskList.inbox).is_(True),
+        )
+        .scalar_subquery()
+    )
 
 
-def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) -> TaskView:
+# Without a list the task goes to its owner's Inbox, found by the INSERT itself (one
+# statement, as before lists existed); RETURNING tells which list it landed in.
+_INSERT = (
+    insert(TASKS)
+    .values(
+        {
+            column.name: (
+                # Not named like a column: those names are reserved for the VALUES clause.
+                func.coalesce(bindparam("the_list", type_=column.type), _inbox_of_owner())
+                if column.name == "list_id"
+                else bindparam(column.name)
+            )
+            for column in TASKS.c
+        }
+    )
+    .returning(TASKS.c.list_id)
+)
+
+
+def create_task(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    task_in: CompatTaskCreate,
+    list_id: uuid.UUID | None = None,
+) -> TaskView:
+    """Create a task in list_id, or in the Inbox. A list the user does not have is a 422
+    naming list_id (the composite foreign key refuses it)."""
+    try:
+        return _create_task(session, user_id=user_id, task_in=task_in, list_id=list_id)
+    except IntegrityError as exc:
+        session.rollback()
+        if list_id is not None:
+            raise InvalidReference("list_id", "no such list") from exc
+    # No Inbox: an account made outside registration. Make it, then try once more.
+    list_service.ensure_inbox(session=session, user_id=user_id)
+    session.commit()
+    return _create_task(session, user_id=user_id, task_in=task_in, list_id=None)
+
+
+def _create_task(
+    session: Session, *, user_id: uuid.UUID, task_in: CompatTaskCreate, list_id: uuid.UUID | None
+) -> TaskView:
     now = utcnow()
     record = TaskRecord(
         id=uuid.uuid4(),
@@ -182,11 +251,17 @@ def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) ->
         priority=task_in.priority.level,
         created_at=now,
         updated_at=now,
+        list_id=list_id,
+        deleted_at=None,
         **_due_values(task_in.due),
     )
     if task_in.tags:
         database.begin(session)  # the task and its tags commit together
-    database.run(session, _INSERT, record._asdict(), prepare=True)
+    params = record._asdict()
+    del params["list_id"]
+    params.update(the_list=list_id, inbox_owner=user_id)
+    inserted = database.run(session, _INSERT, params, prepare=True)
+    record = record._replace(list_id=inserted[0][0])
     tags: list[str] = []
     if task_in.tags:
         tags = tag_service.set_task_tags(
@@ -199,7 +274,9 @@ def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) ->
 def get_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> Task | None:
     """The task if it exists and belongs to user_id; otherwise None (the same answer)."""
     return session.scalars(
-        select(Task).where(col(Task.id) == task_id, col(Task.user_id) == user_id)
+        select(Task).where(
+            col(Task.id) == task_id, col(Task.user_id) == user_id, col(Task.deleted_at).is_(None)
+        )
     ).first()
 
 
@@ -233,7 +310,11 @@ def _update_statement(shape: _UpdateShape) -> Any:
             else_=values["completed_at"],
         )
     # Not named like a column: those names are reserved for the SET clause.
-    where = [TASKS.c.id == bindparam("the_task"), TASKS.c.user_id == bindparam("the_owner")]
+    where = [
+        TASKS.c.id == bindparam("the_task"),
+        TASKS.c.user_id == bindparam("the_owner"),
+        TASKS.c.deleted_at.is_(None),
+    ]
     if shape.only_if_completed_is is not None:
         where.append(TASKS.c.completed.is_(shape.only_if_completed_is))
     statement = update(TASKS).where(*where).values(values).returning(*_SHOWN)
@@ -273,7 +354,12 @@ def _update(
     deleted meanwhile); new tags are set in the same transaction."""
     if tags is not None:
         database.begin(session)  # the fields and the tags commit together
-    row = _run_update(session, user_id=user_id, task_id=task_id, values=values)
+    try:
+        row = _run_update(session, user_id=user_id, task_id=task_id, values=values)
+    except IntegrityError as exc:
+        # The only reference an update can break: the composite foreign key of list_id.
+        session.rollback()
+        raise InvalidReference("list_id", "no such list") from exc
     if row is None:
         session.rollback()
         raise TaskNotFound
@@ -292,7 +378,7 @@ def _update(
 
 
 def update_task(
-    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, task_in: TaskUpdate
+    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, task_in: CompatTaskUpdate
 ) -> TaskView:
     """Change the fields sent; the others stay."""
     changes = task_in.model_dump(exclude_unset=True)
@@ -308,7 +394,7 @@ def update_task(
         changes.pop("due")
         values.update(_due_values(task_in.due))
     tags: list[str] | None = changes.pop("tags", None)
-    values.update(changes)  # title, description
+    values.update(changes)  # title, description, list_id
     return _update(session, user_id=user_id, task_id=task_id, values=values, tags=tags)
 
 
@@ -325,6 +411,8 @@ def replace_task(
         **_due_values(task_in.due),
         **_completed_values(task_in.completed, now),
     }
+    if task_in.list_id is not None:
+        values["list_id"] = task_in.list_id
     return _update(
         session, user_id=user_id, task_id=task_id, values=values, tags=list(task_in.tags)
     )
@@ -357,14 +445,19 @@ def set_completed(
 
 _DELETE = (
     delete(TASKS)
-    .where(TASKS.c.id == bindparam("task_id"), TASKS.c.user_id == bindparam("user_id"))
+    .where(
+        TASKS.c.id == bindparam("task_id"),
+        TASKS.c.user_id == bindparam("user_id"),
+        TASKS.c.deleted_at.is_(None),
+    )
     .returning(TASKS.c.id)
 )
 
 
 def delete_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
-    """One DELETE of the user's task; TaskNotFound if it matched nothing (a missing task,
-    another user's, or one a concurrent request deleted first: the same 404)."""
+    """One DELETE of the user's task, for good (see services.trash for the trash);
+    TaskNotFound if it matched nothing (a missing task, another user's, one in the trash, or
+    one a concurrent request deleted first: the same 404)."""
     # Its tag links go with it (ON DELETE CASCADE); the tags stay.
     deleted = database.run(session, _DELETE, {"task_id": task_id, "user_id": user_id}, prepare=True)
     database.commit(session)
@@ -429,9 +522,16 @@ class StatsRow(NamedTuple):
 
 
 def task_stats(
-    *, session: Session, user_id: uuid.UUID, zone: str, now: datetime | None = None
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    zone: str,
+    now: datetime | None = None,
+    list_ids: Sequence[uuid.UUID] = (),
+    archived: bool = False,
 ) -> StatsRow:
-    """Counts from one aggregate query over the user's tasks (no rows are loaded)."""
+    """Counts from one aggregate query over the user's tasks (no rows are loaded): those in
+    list_ids (all lists if empty), tasks of archived lists only if asked."""
     now = now or utcnow()
     is_open = col(Task.completed).is_(False)
     overdue = overdue_condition(bindparam("today", today_in(zone, now)), bindparam("now", now))
@@ -445,7 +545,12 @@ def task_stats(
         at_level = col(Task.priority) == priority.level
         columns.append(func.count().filter(at_level, is_open))
         columns.append(func.count().filter(at_level))
-    row = session.execute(select(*columns).where(col(Task.user_id) == user_id)).one()
+    where = visible_conditions(
+        bindparam("user_id", user_id),
+        [bindparam(f"list_{i}", list_id) for i, list_id in enumerate(list_ids)],
+        archived,
+    )
+    row = session.execute(select(*columns).where(*where)).one()
     counts = [int(value) for value in row]
     by_priority = {
         priority: (counts[4 + 2 * i], counts[5 + 2 * i]) for i, priority in enumerate(Priority)

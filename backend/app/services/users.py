@@ -20,6 +20,7 @@ from app.core.errors import (
 from app.models import User
 from app.models.base import utcnow
 from app.schemas.user import UserCreate, UserUpdate
+from app.services import lists as list_service
 
 # Verified against when the email is unknown, so both failure paths cost one hash check.
 _DUMMY_PASSWORD = "dummy password for timing"  # noqa: S105 - not a credential
@@ -73,13 +74,21 @@ def get_user_by_email(*, session: Session, email: str) -> User | None:
     return session.exec(select(User).where(col(User.email) == normalize_email(email))).first()
 
 
+def _add_with_inbox(session: Session, user: User) -> None:
+    """The account and its Inbox, to commit together. Row-level security admits the list
+    only as the new user's own row, so the session acts as that user from here on."""
+    database.bind_session_to_user(session, user.id)
+    session.add(user)
+    session.add(list_service.new_inbox(user.id))
+
+
 def register_user(*, session: Session, user_in: UserCreate, password_hash: PasswordHash) -> User:
     user = User(
         email=normalize_email(user_in.email),
         name=user_in.name,
         hashed_password=password_hash.hash(user_in.password),
     )
-    session.add(user)
+    _add_with_inbox(session, user)
     try:
         session.commit()
     except IntegrityError as exc:
@@ -177,7 +186,7 @@ def get_or_create_provider_user(
             name=name,
             hashed_password=None,
         )
-        session.add(user)
+        _add_with_inbox(session, user)
         try:
             session.commit()
         except IntegrityError:

@@ -1,0 +1,152 @@
+"""The trash: deleted tasks stay restorable for TRASH_RETENTION_DAYS, then are purged.
+
+A trashed task has `deleted_at` set; every other service leaves such tasks out
+(services.task_filters.visible_conditions, and `deleted_at IS NULL` in the single-task
+statements of services.tasks). Every query here is scoped by user_id.
+"""
+
+import uuid
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, tuple_, update
+from sqlmodel import Session
+
+from app import database
+from app.core.errors import InvalidCursor, TaskNotFound
+from app.models.base import utcnow
+from app.models.task import TASKS
+from app.services.cursors import decode_cursor, encode_cursor, query_fingerprint
+from app.services.tasks import ShownTask, TaskView, get_task_view, view_columns, view_of
+
+_TRASH_FINGERPRINT = query_fingerprint({"trash": "-deleted_at"})
+# Where a row of view_columns() holds deleted_at.
+_DELETED_AT = ShownTask._fields.index("deleted_at")
+
+_TRASH = (
+    update(TASKS)
+    .where(
+        TASKS.c.id == bindparam("task_id"),
+        TASKS.c.user_id == bindparam("user_id"),
+        TASKS.c.deleted_at.is_(None),
+    )
+    .values(deleted_at=bindparam("now", type_=TASKS.c.deleted_at.type))
+    .returning(TASKS.c.id)
+)
+
+
+def trash_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
+    """Move the user's task to the trash; TaskNotFound if it is missing, someone else's or
+    already in the trash."""
+    rows = database.run(
+        session, _TRASH, {"task_id": task_id, "user_id": user_id, "now": utcnow()}, prepare=True
+    )
+    database.commit(session)
+    if not rows:
+        raise TaskNotFound
+
+
+@cache
+def _page_statement(dialect: str, after: bool) -> Any:
+    statement = select(*view_columns(dialect)).where(
+        TASKS.c.user_id == bindparam("user_id"), TASKS.c.deleted_at.is_not(None)
+    )
+    if after:
+        keys = tuple_(TASKS.c.deleted_at, TASKS.c.id)
+        bound = tuple_(
+            bindparam("cursor_0", type_=TASKS.c.deleted_at.type),
+            bindparam("cursor_1", type_=TASKS.c.id.type),
+        )
+        statement = statement.where(keys < bound)
+    return statement.order_by(TASKS.c.deleted_at.desc(), TASKS.c.id.desc()).limit(
+        bindparam("page_limit")
+    )
+
+
+def _cursor_values(cursor: str) -> tuple[datetime, uuid.UUID]:
+    values = decode_cursor(cursor, _TRASH_FINGERPRINT)
+    try:
+        deleted_at, task_id = values
+        moment = datetime.fromisoformat(deleted_at)
+        if moment.tzinfo is None:
+            raise InvalidCursor
+        return moment, uuid.UUID(task_id)
+    except (TypeError, ValueError) as exc:
+        raise InvalidCursor from exc
+
+
+def list_trash(
+    *, session: Session, user_id: uuid.UUID, limit: int, cursor: str | None
+) -> tuple[list[tuple[TaskView, datetime]], str | None]:
+    """One page of the user's trash, most recently deleted first (keyset on deleted_at, id)."""
+    params: dict[str, Any] = {"user_id": user_id, "page_limit": limit + 1}
+    if cursor is not None:
+        params["cursor_0"], params["cursor_1"] = _cursor_values(cursor)
+    dialect = session.get_bind().dialect.name
+    rows = database.run(session, _page_statement(dialect, cursor is not None), params)
+    page = [(view_of(row), row[_DELETED_AT]) for row in rows[:limit]]
+    if len(rows) <= limit:
+        return page, None
+    last_view, last_deleted = page[-1]
+    return page, encode_cursor([last_deleted.isoformat(), str(last_view.task.id)], _TRASH_FINGERPRINT)
+
+_RESTORE = (
+    update(TASKS)
+    .where(
+        TASKS.c.id == bindparam("task_id"),
+        TASKS.c.user_id == bindparam("user_id"),
+        TASKS.c.deleted_at.is_not(None),
+    )
+    .values(deleted_at=None, updated_at=bindparam("now", type_=TASKS.c.updated_at.type))
+    .returning(TASKS.c.id)
+)
+
+
+def restore_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskView:
+    """Take the task out of the trash, back into its list (a deleted list's tasks were moved
+    to the Inbox when it went). TaskNotFound if it is not in the user's trash."""
+    rows = database.run(
+        session, _RESTORE, {"task_id": task_id, "user_id": user_id, "now": utcnow()}
+    )
+    database.commit(session)
+    if not rows:
+        raise TaskNotFound
+    return get_task_view(session=session, user_id=user_id, task_id=task_id)
+
+
+_PURGE_ONE = (
+    delete(TASKS)
+    .where(
+        TASKS.c.id == bindparam("task_id"),
+        TASKS.c.user_id == bindparam("user_id"),
+        TASKS.c.deleted_at.is_not(None),
+    )
+    .returning(TASKS.c.id)
+)
+_PURGE_ALL = (
+    delete(TASKS)
+    .where(TASKS.c.user_id == bindparam("user_id"), TASKS.c.deleted_at.is_not(None))
+    .returning(TASKS.c.id)
+)
+# Older than the cutoff: what the periodic purge deletes, one user at a time.
+PURGE_EXPIRED = (
+    delete(TASKS)
+    .where(TASKS.c.user_id == bindparam("user_id"), TASKS.c.deleted_at < bindparam("cutoff"))
+    .returning(TASKS.c.id)
+)
+
+
+def purge_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
+    """Delete a trashed task for good (its tag links go with it)."""
+    rows = database.run(session, _PURGE_ONE, {"task_id": task_id, "user_id": user_id})
+    database.commit(session)
+    if not rows:
+        raise TaskNotFound
+
+
+def empty_trash(*, session: Session, user_id: uuid.UUID) -> int:
+    """Delete every trashed task of the user for good; how many went."""
+    rows = database.run(session, _PURGE_ALL, {"user_id": user_id})
+    database.commit(session)
+    return len(rows)
