@@ -153,7 +153,12 @@ def test_lists_revision_puts_every_task_in_its_owners_inbox(empty_database_url: 
     owners = [uuid.uuid4() for _ in range(3)]
     for number, owner in enumerate(owners):
         _insert(
-            url, USERS, id=owner, email=f"u{number}@example.com", hashed_password="h", token_version=0
+            url,
+            USERS,
+            id=owner,
+            email=f"u{number}@example.com",
+            hashed_password="h",
+            token_version=0,
         )
         for _ in range(number + 1):
             _insert(url, TASKS, id=uuid.uuid4(), user_id=owner, title="kept", completed=False)

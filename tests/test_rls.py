@@ -280,7 +280,9 @@ def test_the_purge_job_works_under_rls(rls_database: RlsDatabase, rls_client: Te
     alice, bob = make_account(client), make_account(client)
     for account in (alice, bob):
         task = make_task(client, account)
-        assert client.delete(f"/api/v1/tasks/{task['id']}", headers=account.headers).status_code == 204
+        assert (
+            client.delete(f"/api/v1/tasks/{task['id']}", headers=account.headers).status_code == 204
+        )
     engine = create_db_engine(make_settings(rls_database.app_url, Path("/nonexistent")))
     try:
         later = purge_trash.utcnow() + timedelta(days=31)

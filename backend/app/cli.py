@@ -133,7 +133,9 @@ def _purge(args: argparse.Namespace) -> int:
     from app.jobs import purge_trash
 
     settings = get_settings()
-    days = args.older_than_days if args.older_than_days is not None else settings.trash_retention_days
+    days = (
+        args.older_than_days if args.older_than_days is not None else settings.trash_retention_days
+    )
     engine = create_db_engine(settings)
     try:
         deleted = purge_trash.run(engine, retention_days=days)

@@ -24,6 +24,7 @@ from app.core.provider_tokens import ProviderVerifier
 from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
 from app.database import create_db_engine, rls_bypass_reason, session_engines
+from app.jobs.runner import JobRunner, server_jobs
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.json_depth import JsonDepthMiddleware
 from app.middleware.observability import ObservabilityMiddleware
@@ -33,7 +34,6 @@ from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.openapi import BEARER_SCHEME as BEARER_SCHEME_NAME
 from app.openapi import TasksAPI, refine
 from app.request_session import DatabaseSessionMiddleware
-from app.jobs.runner import JobRunner, server_jobs
 from app.routers import auth, compat, docs, health, lists, metrics, tags, tasks, trash, users
 
 logger = logging.getLogger("app.main")

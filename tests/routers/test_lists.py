@@ -15,7 +15,9 @@ def owner(client: TestClient) -> Account:
 
 
 def make_list(client: TestClient, account: Account, **fields: Any) -> dict[str, Any]:
-    response = client.post("/api/v1/lists", json={"name": "Work", **fields}, headers=account.headers)
+    response = client.post(
+        "/api/v1/lists", json={"name": "Work", **fields}, headers=account.headers
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -63,7 +65,9 @@ def test_create_list_and_tasks_in_it_with_counts(client: TestClient, owner: Acco
     make_task(client, owner, title="a", list_id=work["id"])
     make_task(client, owner, title="b", list_id=work["id"], completed=True)
     make_task(client, owner, title="c")
-    counts = {item["name"]: (item["open_tasks"], item["total_tasks"]) for item in _lists(client, owner)}
+    counts = {
+        item["name"]: (item["open_tasks"], item["total_tasks"]) for item in _lists(client, owner)
+    }
     assert counts == {"Inbox": (1, 1), "Work": (1, 2)}
     fetched = client.get(f"/api/v1/lists/{work['id']}", headers=owner.headers)
     assert fetched.status_code == 200
@@ -77,9 +81,7 @@ def test_lists_are_ordered_by_position_then_name(client: TestClient, owner: Acco
     assert [item["name"] for item in _lists(client, owner)] == ["first", "Inbox", "A", "b"]
 
 
-def test_duplicate_name_is_409_naming_the_existing_list(
-    client: TestClient, owner: Account
-) -> None:
+def test_duplicate_name_is_409_naming_the_existing_list(client: TestClient, owner: Account) -> None:
     work = make_list(client, owner, name="Work")
     response = client.post("/api/v1/lists", json={"name": "  WORK "}, headers=owner.headers)
     body = assert_problem(response, 409)
@@ -106,7 +108,9 @@ def test_patch_list_changes_only_what_is_sent(client: TestClient, owner: Account
     )
     assert response.status_code == 200
     assert (response.json()["position"], response.json()["color"]) == (5, "#000000")
-    cleared = client.patch(f"/api/v1/lists/{work['id']}", json={"color": None}, headers=owner.headers)
+    cleared = client.patch(
+        f"/api/v1/lists/{work['id']}", json={"color": None}, headers=owner.headers
+    )
     assert cleared.json()["color"] is None
 
 
@@ -149,7 +153,9 @@ def test_invalid_list_is_422_naming_the_field(
 
 def test_patch_null_name_is_422(client: TestClient, owner: Account) -> None:
     work = make_list(client, owner)
-    response = client.patch(f"/api/v1/lists/{work['id']}", json={"name": None}, headers=owner.headers)
+    response = client.patch(
+        f"/api/v1/lists/{work['id']}", json={"name": None}, headers=owner.headers
+    )
     assert "name" in assert_problem(response, 422)["detail"]
 
 
@@ -298,9 +304,7 @@ def test_another_users_list_is_404(client: TestClient, owner: Account) -> None:
         ("DELETE", "/api/v1/lists/{id}"),
     ],
 )
-def test_lists_anonymous_is_401(
-    client: TestClient, owner: Account, method: str, path: str
-) -> None:
+def test_lists_anonymous_is_401(client: TestClient, owner: Account, method: str, path: str) -> None:
     list_id = inbox(client, owner)["id"]
     response = client.request(method, path.format(id=list_id), json={"name": "x"})
     assert_problem(response, 401)

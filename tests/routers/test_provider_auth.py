@@ -112,6 +112,17 @@ def test_provider_users_are_isolated(pclient: TestClient, provider: JwksServer) 
     assert pclient.get("/api/v1/tasks", headers=bob).json()["items"] == []
 
 
+def test_a_provider_user_gets_an_inbox_on_first_sight(
+    pclient: TestClient, provider: JwksServer
+) -> None:
+    token = bearer(sign(key_for(provider, "EdDSA"), claims(sub="inbox-" + uuid.uuid4().hex)))
+    lists = pclient.get("/api/v1/lists", headers=token)
+    assert lists.status_code == 200, lists.text
+    assert [(item["name"], item["inbox"]) for item in lists.json()] == [("Inbox", True)]
+    task = pclient.post("/api/v1/tasks", json={"title": "first"}, headers=token).json()
+    assert task["list_id"] == lists.json()[0]["id"]
+
+
 def test_expired_provider_token_is_401_saying_expired(
     pclient: TestClient, provider: JwksServer
 ) -> None:

@@ -60,7 +60,9 @@ def test_delete_moves_to_the_trash_and_every_route_forgets_it(
 def test_trash_lists_newest_deletion_first_with_pages(client: TestClient, owner: Account) -> None:
     tasks = [make_task(client, owner, title=f"t{i}") for i in range(5)]
     for task in tasks:
-        assert client.delete(f"/api/v1/tasks/{task['id']}", headers=owner.headers).status_code == 204
+        assert (
+            client.delete(f"/api/v1/tasks/{task['id']}", headers=owner.headers).status_code == 204
+        )
     seen: list[str] = []
     cursor = None
     while True:
@@ -144,9 +146,10 @@ def test_trash_anonymous_is_401(client: TestClient, owner: Account, method: str,
 
 
 def test_trash_validation_is_422(client: TestClient, owner: Account) -> None:
-    assert "limit" in assert_problem(
-        client.get("/api/v1/trash?limit=0", headers=owner.headers), 422
-    )["detail"]
+    assert (
+        "limit"
+        in assert_problem(client.get("/api/v1/trash?limit=0", headers=owner.headers), 422)["detail"]
+    )
     bad = client.delete(
         f"/api/v1/tasks/{make_task(client, owner)['id']}?permanent=maybe", headers=owner.headers
     )

@@ -110,7 +110,9 @@ class InvalidReference(DomainError):
         self.message = message
 
     def extra(self) -> dict[str, Any] | None:
-        return {"errors": [{"loc": ["body", self.field], "msg": self.message, "type": "value_error"}]}
+        return {
+            "errors": [{"loc": ["body", self.field], "msg": self.message, "type": "value_error"}]
+        }
 
 
 class EmailTaken(DomainError):

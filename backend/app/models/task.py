@@ -63,9 +63,7 @@ class Task(SQLModel, table=True):
     )
     list_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
     # Set when the task went to the trash; every route but the trash's ignores such a task.
-    deleted_at: datetime | None = Field(
-        default=None, sa_column=Column(UTCDateTime, nullable=True)
-    )
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 # The table behind Task, for SQLAlchemy Core statements on the hot paths.

@@ -55,9 +55,7 @@ def list_lists(
 )
 def create_list(list_in: ListCreate, session: SessionDep, current_user: CurrentUser) -> ListPublic:
     """Create a list; 409 (naming the existing list's id) if you have one by that name."""
-    task_list = list_service.create_list(
-        session=session, user_id=current_user.id, list_in=list_in
-    )
+    task_list = list_service.create_list(session=session, user_id=current_user.id, list_in=list_in)
     return _public(task_list)
 
 

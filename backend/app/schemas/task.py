@@ -49,9 +49,7 @@ class _TaskInput(StrictInput):
 
 # A list id (or task id) in a request body: a JSON string.
 ListId = Annotated[uuid.UUID, JSON_STRING]
-_LIST_HELP = (
-    "One of your lists (`GET /api/v1/lists`); any other id is a 422 naming `list_id`."
-)
+_LIST_HELP = "One of your lists (`GET /api/v1/lists`); any other id is a 422 naming `list_id`."
 
 
 class CompatTaskCreate(_TaskInput):

@@ -92,4 +92,3 @@ class ListPublic(BaseModel):
     total_tasks: int = Field(description="All tasks in this list (not those in the trash).")
     created_at: datetime
     updated_at: datetime
-

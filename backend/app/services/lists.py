@@ -131,7 +131,9 @@ def get_list(*, session: Session, user_id: uuid.UUID, list_id: uuid.UUID) -> Lis
 
 def _name_taken(session: Session, user_id: uuid.UUID, key: str) -> ListNameTaken:
     existing = session.scalars(
-        select(col(TaskList.id)).where(col(TaskList.user_id) == user_id, TaskList.name_key == key)
+        select(col(TaskList.id)).where(
+            col(TaskList.user_id) == user_id, col(TaskList.name_key) == key
+        )
     ).first()
     return ListNameTaken(existing)
 
@@ -201,9 +203,7 @@ def delete_list(
         raise InboxProtected("The Inbox cannot be deleted: new tasks land there.")
     in_list = and_(col(Task.user_id) == user_id, col(Task.list_id) == list_id)
     if tasks is None:
-        live = session.scalar(
-            select(func.count()).where(in_list, col(Task.deleted_at).is_(None))
-        )
+        live = session.scalar(select(func.count()).where(in_list, col(Task.deleted_at).is_(None)))
         if live:
             session.rollback()
             raise ListNotEmpty

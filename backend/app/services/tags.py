@@ -128,7 +128,15 @@ def _counts_query(user_id: uuid.UUID) -> Any:
         .outerjoin(
             TaskTag, and_(col(TaskTag.tag_id) == Tag.id, col(TaskTag.user_id) == Tag.user_id)
         )
-        .outerjoin(Task, and_(col(Task.id) == TaskTag.task_id, col(Task.user_id) == Tag.user_id))
+        .outerjoin(
+            Task,
+            and_(
+                col(Task.id) == TaskTag.task_id,
+                col(Task.user_id) == Tag.user_id,
+                # Tasks in the trash do not count.
+                col(Task.deleted_at).is_(None),
+            ),
+        )
         .where(col(Tag.user_id) == user_id)
         .group_by(col(Tag.id), col(Tag.name), col(Tag.created_at), col(Tag.name_key))
         .order_by(col(Tag.name_key), col(Tag.id))

@@ -363,7 +363,9 @@ def plan_list(
 
 def where_clause(shape: ListShape) -> tuple[list[ColumnElement[bool]], ColumnElement[float] | None]:
     """WHERE conditions (user_id first) and, with a search, the relevance expression."""
-    lists: list[BindParameter[uuid.UUID]] = [bindparam(f"list_{i}") for i in range(shape.lists)]
+    lists: list[BindParameter[uuid.UUID]] = [
+        bindparam(f"list_{i}", type_=TASKS.c.list_id.type) for i in range(shape.lists)
+    ]
     where = visible_conditions(bindparam("user_id"), lists, shape.archived)
     rank: ColumnElement[float] | None = None
     if shape.completed:

@@ -18,8 +18,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app import database
@@ -182,13 +182,13 @@ class TaskRecord(NamedTuple):
     due_sort: datetime | None
     created_at: datetime
     updated_at: datetime
-    list_id: uuid.UUID | None
+    list_id: uuid.UUID
     deleted_at: datetime | None
 
 
 def _inbox_of_owner() -> Any:
     return (
-        select(TaskList.id)  # type: ignore[call-overload]
+        select(col(TaskList.id))
         .where(
             col(TaskList.user_id) == bindparam("inbox_owner", type_=TASKS.c.user_id.type),
             col(TaskList.inbox).is_(True),
@@ -241,27 +241,24 @@ def _create_task(
     session: Session, *, user_id: uuid.UUID, task_in: CompatTaskCreate, list_id: uuid.UUID | None
 ) -> TaskView:
     now = utcnow()
-    record = TaskRecord(
-        id=uuid.uuid4(),
-        user_id=user_id,
-        title=task_in.title,
-        description=task_in.description,
-        completed=task_in.completed,
-        completed_at=now if task_in.completed else None,
-        priority=task_in.priority.level,
-        created_at=now,
-        updated_at=now,
-        list_id=list_id,
-        deleted_at=None,
+    fields: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "title": task_in.title,
+        "description": task_in.description,
+        "completed": task_in.completed,
+        "completed_at": now if task_in.completed else None,
+        "priority": task_in.priority.level,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
         **_due_values(task_in.due),
-    )
+    }
     if task_in.tags:
         database.begin(session)  # the task and its tags commit together
-    params = record._asdict()
-    del params["list_id"]
-    params.update(the_list=list_id, inbox_owner=user_id)
+    params = {**fields, "the_list": list_id, "inbox_owner": user_id}
     inserted = database.run(session, _INSERT, params, prepare=True)
-    record = record._replace(list_id=inserted[0][0])
+    record = TaskRecord(**fields, list_id=inserted[0][0])
     tags: list[str] = []
     if task_in.tags:
         tags = tag_service.set_task_tags(
@@ -547,7 +544,10 @@ def task_stats(
         columns.append(func.count().filter(at_level))
     where = visible_conditions(
         bindparam("user_id", user_id),
-        [bindparam(f"list_{i}", list_id) for i, list_id in enumerate(list_ids)],
+        [
+            bindparam(f"list_{i}", list_id, type_=TASKS.c.list_id.type)
+            for i, list_id in enumerate(list_ids)
+        ],
         archived,
     )
     row = session.execute(select(*columns).where(*where)).one()

@@ -27,8 +27,8 @@ _DELETED_AT = ShownTask._fields.index("deleted_at")
 _TRASH = (
     update(TASKS)
     .where(
-        TASKS.c.id == bindparam("task_id"),
-        TASKS.c.user_id == bindparam("user_id"),
+        TASKS.c.id == bindparam("the_task"),
+        TASKS.c.user_id == bindparam("the_owner"),
         TASKS.c.deleted_at.is_(None),
     )
     .values(deleted_at=bindparam("now", type_=TASKS.c.deleted_at.type))
@@ -39,9 +39,9 @@ _TRASH = (
 def trash_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
     """Move the user's task to the trash; TaskNotFound if it is missing, someone else's or
     already in the trash."""
-    rows = database.run(
-        session, _TRASH, {"task_id": task_id, "user_id": user_id, "now": utcnow()}, prepare=True
-    )
+    # Not named like columns: those names are reserved for the SET clause.
+    params = {"the_task": task_id, "the_owner": user_id, "now": utcnow()}
+    rows = database.run(session, _TRASH, params, prepare=True)
     database.commit(session)
     if not rows:
         raise TaskNotFound
@@ -89,13 +89,16 @@ def list_trash(
     if len(rows) <= limit:
         return page, None
     last_view, last_deleted = page[-1]
-    return page, encode_cursor([last_deleted.isoformat(), str(last_view.task.id)], _TRASH_FINGERPRINT)
+    return page, encode_cursor(
+        [last_deleted.isoformat(), str(last_view.task.id)], _TRASH_FINGERPRINT
+    )
+
 
 _RESTORE = (
     update(TASKS)
     .where(
-        TASKS.c.id == bindparam("task_id"),
-        TASKS.c.user_id == bindparam("user_id"),
+        TASKS.c.id == bindparam("the_task"),
+        TASKS.c.user_id == bindparam("the_owner"),
         TASKS.c.deleted_at.is_not(None),
     )
     .values(deleted_at=None, updated_at=bindparam("now", type_=TASKS.c.updated_at.type))
@@ -106,9 +109,8 @@ _RESTORE = (
 def restore_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskView:
     """Take the task out of the trash, back into its list (a deleted list's tasks were moved
     to the Inbox when it went). TaskNotFound if it is not in the user's trash."""
-    rows = database.run(
-        session, _RESTORE, {"task_id": task_id, "user_id": user_id, "now": utcnow()}
-    )
+    params = {"the_task": task_id, "the_owner": user_id, "now": utcnow()}
+    rows = database.run(session, _RESTORE, params)
     database.commit(session)
     if not rows:
         raise TaskNotFound

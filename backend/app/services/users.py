@@ -75,10 +75,12 @@ def get_user_by_email(*, session: Session, email: str) -> User | None:
 
 
 def _add_with_inbox(session: Session, user: User) -> None:
-    """The account and its Inbox, to commit together. Row-level security admits the list
+    """The account and its Inbox, to commit together (an IntegrityError here is the
+    account's: a taken email or identity). Row-level security admits the list
     only as the new user's own row, so the session acts as that user from here on."""
     database.bind_session_to_user(session, user.id)
     session.add(user)
+    session.flush()  # the account first: the list refers to it
     session.add(list_service.new_inbox(user.id))
 
 
@@ -88,8 +90,8 @@ def register_user(*, session: Session, user_in: UserCreate, password_hash: Passw
         name=user_in.name,
         hashed_password=password_hash.hash(user_in.password),
     )
-    _add_with_inbox(session, user)
     try:
+        _add_with_inbox(session, user)
         session.commit()
     except IntegrityError as exc:
         # The unique index decides; a pre-check alone would race with a parallel signup.
@@ -186,8 +188,8 @@ def get_or_create_provider_user(
             name=name,
             hashed_password=None,
         )
-        _add_with_inbox(session, user)
         try:
+            _add_with_inbox(session, user)
             session.commit()
         except IntegrityError:
             # Either a parallel request created this identity first (use that row), or the
