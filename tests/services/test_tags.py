@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from app.models import Tag, Task, TaskTag, User
 from app.schemas.task import TaskCreate
 from app.schemas.values import tag_key
+from app.services import lists as list_service
 from app.services import tags as tag_service
 from app.services import tasks as task_service
 
@@ -25,7 +26,8 @@ def _user(session: Session) -> User:
 
 def test_a_task_cannot_carry_another_users_tag(session: Session) -> None:
     alice, bob = _user(session), _user(session)
-    task = Task(user_id=alice.id, title="alice's")
+    inbox = list_service.ensure_inbox(session=session, user_id=alice.id)
+    task = Task(user_id=alice.id, title="alice's", list_id=inbox)
     session.add(task)
     session.flush()
     (bobs_tag,) = tag_service.resolve_tags(session=session, user_id=bob.id, names=["bob"])

@@ -58,10 +58,10 @@ def _inbox_id(session: Session, user_id: uuid.UUID) -> uuid.UUID | None:
 
 def ensure_inbox(*, session: Session, user_id: uuid.UUID) -> uuid.UUID:
     """The id of the user's Inbox, created if the account has none (an account made outside
-    registration). Does not commit."""
-    found = _inbox_id(session, user_id)
-    if found is not None:
-        return found
+    registration). Does not commit.
+
+    Writes first, then reads: on SQLite a transaction that read first could not take the
+    write lock once another connection has written (it fails at once, not after waiting)."""
     now = utcnow()
     row = {
         "id": uuid.uuid4(),

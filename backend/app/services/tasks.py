@@ -225,6 +225,10 @@ def create_task(
 ) -> TaskView:
     """Create a task in list_id, or in the Inbox. A list the user does not have is a 422
     naming list_id (the composite foreign key refuses it)."""
+    if list_id is None and session.in_transaction():
+        # Inside the caller's transaction a failed INSERT would take the caller's work down
+        # with it (the retry below rolls back): make sure of the Inbox first instead.
+        list_service.ensure_inbox(session=session, user_id=user_id)
     try:
         return _create_task(session, user_id=user_id, task_in=task_in, list_id=list_id)
     except IntegrityError as exc:
