@@ -147,6 +147,9 @@ def test_provider_users_revision_keeps_existing_data(empty_database_url: str) ->
     assert _diff(url) == []
 
 
+TASKS_0009 = sa.table("tasks", *(sa.column(c.name, c.type) for c in TASKS.c), sa.column("priority"))
+
+
 def test_lists_revision_puts_every_task_in_its_owners_inbox(empty_database_url: str) -> None:
     url = empty_database_url
     migrate.upgrade(url, "0009")
@@ -161,7 +164,15 @@ def test_lists_revision_puts_every_task_in_its_owners_inbox(empty_database_url: 
             token_version=0,
         )
         for _ in range(number + 1):
-            _insert(url, TASKS, id=uuid.uuid4(), user_id=owner, title="kept", completed=False)
+            _insert(
+                url,
+                TASKS_0009,
+                id=uuid.uuid4(),
+                user_id=owner,
+                title="kept",
+                completed=False,
+                priority=0,
+            )
     migrate.upgrade(url)
     assert _count(url, "SELECT count(*) FROM lists WHERE inbox") == 3
     assert _count(url, "SELECT count(*) FROM lists") == 3
