@@ -128,6 +128,20 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(_args: argparse.Namespace) -> int:
+    from app.database import create_db_engine
+    from app.jobs import idempotency_keys
+
+    settings = get_settings()
+    engine = create_db_engine(settings)
+    try:
+        keys = idempotency_keys.purge_expired_keys(engine, settings)
+    finally:
+        engine.dispose()
+    print(f"purged {keys} expired idempotency key(s)")
+    return 0
+
+
 def _check(_args: argparse.Namespace) -> int:
     ok, report = admin.check(get_settings(), secret_from_env=bool(os.environ.get("SECRET_KEY")))
     print(report)
@@ -184,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--email", required=True)
     token.add_argument("--minutes", type=int, help="lifetime (default ACCESS_TOKEN_EXPIRE_MINUTES)")
     token.set_defaults(func=_token)
+
+    purge = sub.add_parser(
+        "purge", help="delete what has expired: Idempotency-Key responses past their TTL"
+    )
+    purge.set_defaults(func=_purge)
 
     check = sub.add_parser(
         "check", help="configuration, database reachability and migration state, one screen"

@@ -23,6 +23,7 @@ class Row(NamedTuple):
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    version: int
 
 
 # UTC as the drivers hand it back: psycopg2's fixed offset zero, or datetime.UTC.
@@ -46,6 +47,7 @@ def rows(draw: st.DrawFn) -> Row:
         due_at=draw(moments) if due_kind == "moment" else None,
         created_at=draw(moments),
         updated_at=draw(moments),
+        version=draw(st.integers(1, 2**31 - 1)),
     )
 
 

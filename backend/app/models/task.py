@@ -2,7 +2,17 @@ import uuid
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import CheckConstraint, Date, Index, SmallInteger, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Index,
+    Integer,
+    SmallInteger,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Column, Field, ForeignKey, SQLModel, Uuid
 
 from app.models.base import UTCDateTime, utcnow
@@ -44,6 +54,11 @@ class Task(SQLModel, table=True):
     )
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    # 1 when created, plus one for every write to the task (fields, completion, tags), in the
+    # same UPDATE: the strong ETag and what If-Match compares with (issue 17).
+    version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
     )
 
 
