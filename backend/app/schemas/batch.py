@@ -101,6 +101,47 @@ class OperationResult(BaseModel):
     task: TaskPublic | None = Field(description="The task after the operation; null if deleted.")
 
 
+_TASK_ID = "9b2f4c1e-3d5a-4e8b-a7c6-0f1e2d3c4b5a"
+
+
 class BatchResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "temp_ids": {"draft": _TASK_ID},
+                    "results": [
+                        {
+                            "index": 0,
+                            "op": "create",
+                            "id": _TASK_ID,
+                            "status": 201,
+                            "task": {
+                                "id": _TASK_ID,
+                                "title": "Plan the trip",
+                                "description": None,
+                                "completed": False,
+                                "completed_at": None,
+                                "priority": "none",
+                                "due": None,
+                                "tags": [],
+                                "created_at": "2026-11-24T09:30:00Z",
+                                "updated_at": "2026-11-24T09:30:00Z",
+                                "version": 1,
+                            },
+                        },
+                        {
+                            "index": 1,
+                            "op": "delete",
+                            "id": "7d0c6f0e-8f1e-4a57-9a55-1f5b2f4d8c11",
+                            "status": 204,
+                            "task": None,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     temp_ids: dict[str, uuid.UUID] = Field(description="Each `temp_id` and the id it became.")
     results: list[OperationResult]
