@@ -296,7 +296,8 @@ _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "p
 def _allowed_methods(request: Request) -> list[str] | None:
     """Every method the OpenAPI document lists for this path (None if it lists none)."""
     paths: dict[str, Any] = request.app.openapi().get("paths", {})
-    for template, operations in paths.items():
+    # The most specific template first: /api/v1/tasks/batch before /api/v1/tasks/{task_id}.
+    for template, operations in sorted(paths.items(), key=lambda item: item[0].count("{")):
         pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
         if re.fullmatch(pattern, request.url.path):
             methods = {method.upper() for method in operations if method in _HTTP_METHODS}
