@@ -590,7 +590,16 @@ def run_profile(
                     for connections in profile.connections:
                         # Floors before and after the scenarios: the same minutes, the same noise.
                         run_floors(bench, floors, api_url, floor_url, seeded, connections)
-                        for scenario in ("get", "create", "patch", "complete", "delete", "mix"):
+                        for scenario in (
+                            "get",
+                            "get_304",
+                            "create",
+                            "create_keyed",
+                            "patch",
+                            "complete",
+                            "delete",
+                            "mix",
+                        ):
                             if wanted(scenario):
                                 bench.measure(api_url, scenario, "scenario", seeded, connections)
                         run_floors(bench, floors, api_url, floor_url, seeded, connections)

@@ -130,7 +130,7 @@ def _token(args: argparse.Namespace) -> int:
 
 def _purge(args: argparse.Namespace) -> int:
     from app.database import create_db_engine
-    from app.jobs import purge_trash
+    from app.jobs import idempotency_keys, purge_trash
 
     settings = get_settings()
     days = (
@@ -139,9 +139,11 @@ def _purge(args: argparse.Namespace) -> int:
     engine = create_db_engine(settings)
     try:
         deleted = purge_trash.run(engine, retention_days=days)
+        keys = idempotency_keys.purge_expired_keys(engine, settings)
     finally:
         engine.dispose()
     print(f"purged {deleted} task{'s' if deleted != 1 else ''} trashed more than {days} days ago")
+    print(f"purged {keys} expired idempotency key(s)")
     return 0
 
 
@@ -204,9 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     purge = sub.add_parser(
         "purge",
-        help="delete tasks trashed more than TRASH_RETENTION_DAYS ago, for every user",
+        help="delete tasks trashed more than TRASH_RETENTION_DAYS ago and expired "
+        "Idempotency-Key responses, for every user",
         description="Delete for good every task that has been in the trash longer than "
-        "TRASH_RETENTION_DAYS (the server also does this every TRASH_PURGE_INTERVAL_SECONDS). "
+        "TRASH_RETENTION_DAYS, and every stored Idempotency-Key response older than "
+        "IDEMPOTENCY_TTL_HOURS (the server also does both periodically). "
         "Prints 0 when another process is purging at that moment.",
     )
     purge.add_argument(

@@ -5,6 +5,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -340,9 +341,40 @@ def _wrapped(
 
 def commit(session: Session) -> None:
     """Commit the session's transaction, if run() joined one; after a run() that was its own
-    transaction there is nothing left to commit (and no bookkeeping to pay for)."""
-    if session.in_transaction():
+    transaction there is nothing left to commit (and no bookkeeping to pay for). Inside
+    one_transaction(), the block commits at its end instead."""
+    if session.in_transaction() and not commits_held(session):
         session.commit()
+
+
+_HOLD_KEY = "commits_held"
+
+
+def commits_held(session: Session) -> bool:
+    """Whether a one_transaction() block owns the session's transaction."""
+    return bool(session.info.get(_HOLD_KEY))
+
+
+@contextmanager
+def one_transaction(session: Session) -> Iterator[None]:
+    """Service calls inside the block share one transaction: run() joins it, commit() waits
+    for the block's end, and an exception rolls all of it back. For the writes that must be
+    all or nothing across service calls: a batch, or a write and its Idempotency-Key record.
+    A block inside another joins it.
+    """
+    if commits_held(session):
+        yield  # inside another block: that one commits or rolls back
+        return
+    begin(session)
+    session.info[_HOLD_KEY] = True
+    try:
+        yield
+    except BaseException:
+        session.info.pop(_HOLD_KEY, None)
+        session.rollback()
+        raise
+    session.info.pop(_HOLD_KEY, None)
+    session.commit()
 
 
 def begin(session: Session) -> None:

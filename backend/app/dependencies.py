@@ -27,7 +27,7 @@ from app.core.errors import (
     UnsupportedMediaType,
 )
 from app.core.rate_limit import RateLimiter, account_key
-from app.database import bind_session_to_user
+from app.database import bind_session_to_user, commits_held
 from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task
 from app.request_session import STATE_KEY as SESSION_STATE_KEY
@@ -67,9 +67,11 @@ def end_transaction(session: Session) -> None:
     """End a handler's read-only transaction in the handler's own thread.
 
     Call it after the response body is built: rolling back expires loaded objects. A write
-    handler's service has committed already, so this does nothing there.
+    handler's service has committed already, so this does nothing there; nor inside
+    database.one_transaction(), whose block ends the transaction.
     """
-    session.rollback()
+    if not commits_held(session):
+        session.rollback()
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:
@@ -89,16 +91,20 @@ def client_address(request: Request) -> str:
 
 
 async def enforce_limits(
-    request: Request, limiter: RateLimiter, checks: list[tuple[str, str]]
+    request: Request, limiter: RateLimiter, checks: list[tuple[str, str]], cost: int = 1
 ) -> None:
-    """Count this request against each (policy, key); 429 at the first one over quota."""
+    """Count this request (as `cost` requests: a batch) against each (policy, key); 429 at
+    the first one over quota."""
     if not limiter.enabled:
         return
     if limiter.blocking:
-        states = await run_in_threadpool(limiter.hit_each, checks)
+        states = await run_in_threadpool(limiter.hit_each, checks, cost)
     else:
-        states = limiter.hit_each(checks)
-    request.scope.setdefault("state", {}).setdefault(RATE_LIMIT_STATE, []).extend(states)
+        states = limiter.hit_each(checks, cost)
+    recorded = request.scope.setdefault("state", {}).setdefault(RATE_LIMIT_STATE, [])
+    # A policy counted again (a batch's operations) is reported once, as it stands now.
+    counted_again = {state.policy for state in states}
+    recorded[:] = [state for state in recorded if state.policy not in counted_again] + states
     for state in states:
         if state.exceeded:
             observability.record_rate_limited(state.policy)

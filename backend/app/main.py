@@ -34,7 +34,19 @@ from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.openapi import BEARER_SCHEME as BEARER_SCHEME_NAME
 from app.openapi import TasksAPI, refine
 from app.request_session import DatabaseSessionMiddleware
-from app.routers import auth, compat, docs, health, lists, metrics, tags, tasks, trash, users
+from app.routers import (
+    auth,
+    batch,
+    compat,
+    docs,
+    health,
+    lists,
+    metrics,
+    tags,
+    tasks,
+    trash,
+    users,
+)
 
 logger = logging.getLogger("app.main")
 
@@ -63,6 +75,18 @@ EXPOSED_HEADERS = [
     "RateLimit-Policy",
     "Retry-After",
     "WWW-Authenticate",
+    # Safe writes: the version to send back in If-Match, and the replay marker.
+    "ETag",
+    "Idempotent-Replayed",
+]
+# Request headers a page on another origin may send (each needs the preflight's consent).
+ALLOWED_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "X-Request-ID",
+    "If-Match",
+    "If-None-Match",
+    "Idempotency-Key",
 ]
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
@@ -155,7 +179,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             allow_origins=settings.cors_origins,
             allow_credentials=False,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_headers=ALLOWED_HEADERS,
             expose_headers=EXPOSED_HEADERS,
             max_age=600,
         )
@@ -172,7 +196,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     if settings.local_accounts_enabled:
         app.include_router(auth.router)
-    for module in (users, tasks, tags, lists, trash, health, docs, metrics):
+    for module in (users, tasks, batch, tags, lists, trash, health, docs, metrics):
         app.include_router(module.router)
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:

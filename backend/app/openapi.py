@@ -36,9 +36,19 @@ _EXAMPLES: dict[int, tuple[str, str | None, str]] = {
         "Email already registered",
         "An account with this email already exists.",
     ),
+    412: (
+        "/problems/precondition-failed",
+        "Precondition failed",
+        "The task has changed since you read it: `version` is the current one.",
+    ),
     413: ("about:blank", None, "The request body is larger than 1048576 bytes."),
     415: ("about:blank", None, "Request bodies must be JSON (Content-Type: application/json)."),
     422: ("/problems/validation-error", "Validation failed", "Invalid request: title"),
+    428: (
+        "/problems/precondition-required",
+        "Precondition required",
+        "This server requires If-Match on writes: send the ETag you read (RFC 6585).",
+    ),
     429: (
         "/problems/rate-limited",
         "Too many requests",
@@ -60,6 +70,8 @@ def problem_example(status: int) -> dict[str, Any]:
     }
     if status == 422:
         example["errors"] = [{"loc": ["body", "title"], "msg": "Field required", "type": "missing"}]
+    if status == 412:
+        example["version"] = 4
     return example
 
 

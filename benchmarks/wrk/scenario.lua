@@ -132,6 +132,24 @@ builders.delete = function()
   return wrk.format("DELETE", base .. "/" .. item[2], auth(item[1]))
 end
 
+-- Issue 17. A conditional read of a task the client has: 304 Not Modified, no body (seeded
+-- tasks are version 1; one the patch scenario has changed answers 200).
+builders.get_304 = function()
+  local item = random_item()
+  local headers = auth(item[1])
+  headers["If-None-Match"] = '"1"'
+  return wrk.format("GET", base .. "/" .. item[2], headers)
+end
+
+-- A create with a fresh Idempotency-Key each time: the key's lookup and stored response.
+local keyed = 0
+builders.create_keyed = function()
+  keyed = keyed + 1
+  local headers = auth(random_user())
+  headers["Idempotency-Key"] = string.format("bench-%d-%d-%d", id, os.time(), keyed)
+  return wrk.format("POST", base, headers, create_body)
+end
+
 -- 60% reads, 40% writes: 30% get, 20% first page, 10% filtered page, 15% create,
 -- 15% patch, 5% complete, 5% delete.
 builders.mix = function()

@@ -24,6 +24,7 @@ class Row(NamedTuple):
     created_at: datetime
     updated_at: datetime
     list_id: uuid.UUID
+    version: int
 
 
 # UTC as the drivers hand it back: psycopg2's fixed offset zero, or datetime.UTC.
@@ -48,6 +49,7 @@ def rows(draw: st.DrawFn) -> Row:
         created_at=draw(moments),
         updated_at=draw(moments),
         list_id=draw(st.uuids()),
+        version=draw(st.integers(1, 2**31 - 1)),
     )
 
 

@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Comma-separated proxy IPs or CIDRs whose `X-Forwarded-For` names the client. Empty:
     the peer address is the client and `X-Forwarded-For` is ignored."""
+    require_if_match: bool = False
+    """`true`: a write to a task (PATCH, PUT, DELETE, complete, reopen, and each batch
+    operation but create) without `If-Match` is refused with 428 Precondition Required, so no
+    client can overwrite a change it has not seen."""
+    idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
+    """How long the response to a POST sent with an `Idempotency-Key` is kept for its retries;
+    `tasks-api purge` deletes older ones."""
     refresh_reuse_grace_seconds: int = Field(default=5, ge=0, le=60)
     """A rotated refresh token replayed this soon after its rotation is treated as a client
     race (two tabs refreshing at once): refused, but its family survives."""
@@ -182,8 +189,9 @@ class Settings(BaseSettings):
     """Tasks stay this many days in the trash, then `tasks-api purge` and the server's
     periodic purge delete them for good."""
     trash_purge_interval_seconds: int = Field(default=3600, ge=0)
-    """How often each server process runs the purge of old trash (one at a time across
-    processes and instances). 0: never; run `tasks-api purge` from cron instead."""
+    """How often each server process runs the purges: old trash and expired Idempotency-Key
+    responses (one at a time across processes and instances). 0: never; run
+    `tasks-api purge` from cron instead."""
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

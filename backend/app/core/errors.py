@@ -32,13 +32,15 @@ class DomainError(Exception):
         super().__init__(detail or self.detail)
         if detail is not None:
             self.detail = detail
+        # Extension members of the problem document (RFC 9457, 3.2), e.g. a batch's `index`.
+        self.members: dict[str, Any] = {}
 
     def headers(self) -> dict[str, str]:
         return {}
 
     def extra(self) -> dict[str, Any] | None:
-        """Members added to the problem document (e.g. `errors`, `list_id`)."""
-        return None
+        """Members added to the problem document (e.g. `errors`, `list_id`, `version`)."""
+        return self.members or None
 
 
 class NotFound(DomainError):
@@ -221,6 +223,65 @@ class InvalidCursor(DomainError):
     detail = "The cursor is malformed or was issued for a different query."
 
 
+class PreconditionFailed(DomainError):
+    """If-Match (or a batch operation's `if_match`) names a version that is not current."""
+
+    status = 412
+    type_ = "/problems/precondition-failed"
+    title = "Precondition failed"
+    detail = "The task has changed since you read it: `version` is the current one."
+
+    def __init__(self, version: int) -> None:
+        super().__init__()
+        self.version = version
+        self.members["version"] = version
+
+    def headers(self) -> dict[str, str]:
+        return {"ETag": f'"{self.version}"'}
+
+
+class PreconditionRequired(DomainError):
+    status = 428
+    type_ = "/problems/precondition-required"
+    title = "Precondition required"
+    detail = "This server requires If-Match on writes: send the ETag you read (RFC 6585)."
+
+
+class InvalidIdempotencyKey(DomainError):
+    status = 400
+    type_ = "/problems/invalid-idempotency-key"
+    title = "Invalid Idempotency-Key"
+    detail = "Idempotency-Key must be 1 to 255 printable ASCII characters."
+
+
+class IdempotencyKeyReused(DomainError):
+    status = 422
+    type_ = "/problems/idempotency-key-reused"
+    title = "Idempotency-Key already used"
+    detail = "This Idempotency-Key was used for a different request; use a new key."
+
+
+class IdempotencyKeyInProgress(DomainError):
+    status = 409
+    type_ = "/problems/idempotency-key-in-progress"
+    title = "A request with this Idempotency-Key is in progress"
+    detail = "A request with this Idempotency-Key is still being processed; retry later."
+
+
+class InvalidBatchReference(DomainError):
+    """A batch operation names a task the batch cannot resolve: shaped like FastAPI's own
+    validation problem, with the operation's index and field."""
+
+    status = 422
+    type_ = "/problems/validation-error"
+    title = "Validation failed"
+
+    def __init__(self, index: int, field: str, message: str) -> None:
+        loc: list[str | int] = ["body", "operations", index, field]
+        super().__init__(f"Invalid request: operations.{index}.{field}")
+        self.members["errors"] = [{"loc": loc, "msg": message, "type": "value_error"}]
+
+
 def problem_response(
     status: int,
     *,
@@ -290,7 +351,8 @@ _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "p
 def _allowed_methods(request: Request) -> list[str] | None:
     """Every method the OpenAPI document lists for this path (None if it lists none)."""
     paths: dict[str, Any] = request.app.openapi().get("paths", {})
-    for template, operations in paths.items():
+    # The most specific template first: /api/v1/tasks/batch before /api/v1/tasks/{task_id}.
+    for template, operations in sorted(paths.items(), key=lambda item: item[0].count("{")):
         pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
         if re.fullmatch(pattern, request.url.path):
             methods = {method.upper() for method in operations if method in _HTTP_METHODS}

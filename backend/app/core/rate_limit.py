@@ -63,18 +63,19 @@ class RateLimiter:
                 RedisStorage(settings.redis_url) if settings.redis_url else MemoryStorage()
             )
 
-    def hit(self, policy: str, key: str) -> LimitState | None:
-        """Count one request against a policy; None when limiting is off or storage fails."""
+    def hit(self, policy: str, key: str, cost: int = 1) -> LimitState | None:
+        """Count one request (or `cost` of them: a batch's operations) against a policy;
+        None when limiting is off or storage fails."""
         if self.storage is None:
             return None
         item = self.policies[policy]
         storage_key = item.key_for(self.prefix, policy, key)
         window = item.get_expiry()
         try:
-            count = self.storage.incr(storage_key, window)
+            count = self.storage.incr(storage_key, window, amount=cost)
             now = time.time()
             expires_at = self._window_ends.get(storage_key, 0.0)
-            if count == 1:
+            if count == cost:
                 expires_at = now + window  # this hit opened the window
             elif expires_at <= now:
                 expires_at = self.storage.get_expiry(storage_key)
@@ -98,12 +99,12 @@ class RateLimiter:
         not on the event loop. Counting in memory takes microseconds."""
         return isinstance(self.storage, RedisStorage)
 
-    def hit_each(self, checks: list[tuple[str, str]]) -> list[LimitState]:
+    def hit_each(self, checks: list[tuple[str, str]], cost: int = 1) -> list[LimitState]:
         """Count one request against each (policy, key) in order, stopping at the first one
         over its quota (so a flood caught by one policy does not use up the next one's)."""
         states: list[LimitState] = []
         for policy, key in checks:
-            state = self.hit(policy, key)
+            state = self.hit(policy, key, cost)
             if state is None:
                 continue
             states.append(state)

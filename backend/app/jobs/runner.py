@@ -13,7 +13,7 @@ from functools import partial
 from sqlalchemy import Engine
 
 from app.core.config import Settings
-from app.jobs import purge_trash
+from app.jobs import idempotency_keys, purge_trash
 
 logger = logging.getLogger("app.jobs")
 
@@ -38,6 +38,14 @@ def server_jobs(settings: Settings, engine: Engine) -> list[Job]:
                     engine,
                     retention_days=settings.trash_retention_days,
                 ),
+            )
+        )
+        # Stored Idempotency-Key responses expire on the same schedule as the trash.
+        jobs.append(
+            Job(
+                "purge-idempotency-keys",
+                settings.trash_purge_interval_seconds,
+                partial(idempotency_keys.purge_expired_keys, engine, settings),
             )
         )
     return jobs

@@ -1,10 +1,20 @@
 """Table models. Importing this package registers every table on SQLModel.metadata."""
 
 from app.models.base import UTCDateTime
+from app.models.idempotency import IdempotencyKey
 from app.models.tag import Tag, TaskTag
 from app.models.task import Task
 from app.models.task_list import TaskList
 from app.models.token import RefreshToken
 from app.models.user import User
 
-__all__ = ["RefreshToken", "Tag", "Task", "TaskList", "TaskTag", "UTCDateTime", "User"]
+__all__ = [
+    "IdempotencyKey",
+    "RefreshToken",
+    "Tag",
+    "Task",
+    "TaskList",
+    "TaskTag",
+    "UTCDateTime",
+    "User",
+]

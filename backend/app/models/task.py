@@ -7,10 +7,12 @@ from sqlalchemy import (
     Date,
     ForeignKeyConstraint,
     Index,
+    Integer,
     SmallInteger,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Column, Field, ForeignKey, SQLModel, Uuid
 
@@ -64,6 +66,11 @@ class Task(SQLModel, table=True):
     list_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
     # Set when the task went to the trash; every route but the trash's ignores such a task.
     deleted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # 1 when created, plus one for every write to the task (fields, completion, tags), in the
+    # same UPDATE: the strong ETag and what If-Match compares with (issue 17).
+    version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
 
 
 # The table behind Task, for SQLAlchemy Core statements on the hot paths.

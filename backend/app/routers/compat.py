@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
 from app.core.callers import Caller
 from app.core.errors import Forbidden, NotFound
+from app.core.etags import strong_etag
 from app.dependencies import (
     CurrentUser,
     OwnedTask,
@@ -21,6 +22,20 @@ from app.dependencies import (
     TaskId,
     require_json,
     task_uuid,
+)
+from app.routers.safe_writes import (
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    etag_header,
+    etag_responses,
+    idempotency_responses,
+    idempotent,
+    if_match,
+    merge_responses,
+    not_modified,
+    not_modified_responses,
+    precondition_responses,
 )
 from app.schemas.common import problem_responses
 from app.schemas.task import CompatTask, CompatTaskCreate, CompatTaskUpdate, CompleteRequest
@@ -117,7 +132,12 @@ def compat_list_tasks(
     status_code=status.HTTP_201_CREATED,
     response_model=CompatTask,
     dependencies=[Depends(require_json)],
-    responses=problem_responses(400, 401, 413, 415, 422, *_MISMATCH),
+    responses=merge_responses(
+        problem_responses(400, 401, 413, 415, 422, *_MISMATCH),
+        etag_responses(201),
+        idempotency_responses(201),
+    ),
+    openapi_extra={"parameters": [IDEMPOTENCY_KEY]},
 )
 def compat_create_task(
     user_id: str,
@@ -125,28 +145,42 @@ def compat_create_task(
     session: SessionDep,
     current_user: CurrentUser,
     request: Request,
-    response: Response,
-) -> CompatTask:
-    """Create a task. The `Location` header points at it."""
-    view = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
-    location = request.url_for("compat_get_task", user_id=user_id, task_id=str(view.task.id))
-    response.headers["Location"] = str(location.path)
-    return _public(view)
+) -> Response:
+    """Create a task. The `Location` header points at it. Safe to retry with an
+    `Idempotency-Key`."""
+
+    def create() -> Response:
+        view = task_service.create_task(session=session, user_id=current_user.id, task_in=task_in)
+        location = request.url_for("compat_get_task", user_id=user_id, task_id=str(view.task.id))
+        headers = {"Location": str(location.path), **etag_header(view.task.version)}
+        content = _public(view).model_dump_json().encode()
+        return Response(content, status.HTTP_201_CREATED, headers, media_type="application/json")
+
+    return idempotent(request, session, current_user.id, task_in, create)
 
 
 @router.get(
-    "/{task_id}", response_model=CompatTask, responses=problem_responses(401, 404, *_MISMATCH)
+    "/{task_id}",
+    response_model=CompatTask,
+    responses=merge_responses(problem_responses(401, 404, *_MISMATCH), not_modified_responses(200)),
+    openapi_extra={"parameters": [IF_NONE_MATCH]},
 )
 def compat_get_task(
     user_id: str,  # checked by require_path_user; declared so the contract lists it first
     task_id: TaskId,
     session: SessionDep,
     current_user: CurrentUser,
-) -> CompatTask:
-    """One of your tasks."""
+    request: Request,
+    response: Response,
+) -> CompatTask | Response:
+    """One of your tasks, with its version as the `ETag`."""
     view = task_service.get_task_view(
         session=session, user_id=current_user.id, task_id=task_uuid(task_id)
     )
+    unchanged = not_modified(request, strong_etag(view.task.version))
+    if unchanged is not None:
+        return unchanged
+    response.headers.update(etag_header(view.task.version))
     return _public(view)
 
 
@@ -154,7 +188,12 @@ def compat_get_task(
     "/{task_id}",
     response_model=CompatTask,
     dependencies=[Depends(require_json)],
-    responses=problem_responses(400, 401, 404, 413, 415, 422, *_MISMATCH),
+    responses=merge_responses(
+        problem_responses(400, 401, 404, 413, 415, 422, *_MISMATCH),
+        precondition_responses(),
+        etag_responses(200),
+    ),
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 def compat_update_task(
     user_id: str,  # checked by require_path_user; declared so the contract lists it first
@@ -162,28 +201,42 @@ def compat_update_task(
     task_in: CompatTaskUpdate,
     session: SessionDep,
     current_user: CurrentUser,
+    request: Request,
+    response: Response,
 ) -> CompatTask:
     """Update a task: the fields sent change, the others stay (like PATCH /api/v1/tasks/{id})."""
     # One UPDATE of the caller's task; no read first (a missing task matches nothing: 404).
     view = task_service.update_task(
-        session=session, user_id=current_user.id, task_id=task_uuid(task_id), task_in=task_in
+        session=session,
+        user_id=current_user.id,
+        task_id=task_uuid(task_id),
+        task_in=task_in,
+        expected=if_match(request),
     )
+    response.headers.update(etag_header(view.task.version))
     return _public(view)
 
 
 @router.delete(
     "/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 404, *_MISMATCH),
+    responses=merge_responses(problem_responses(401, 404, *_MISMATCH), precondition_responses()),
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 def compat_delete_task(
     user_id: str,  # checked by require_path_user; declared so the contract lists it first
     task_id: TaskId,
     session: SessionDep,
     current_user: CurrentUser,
+    request: Request,
 ) -> Response:
     """Delete a task (it goes to the trash, like DELETE /api/v1/tasks/{id})."""
-    trash_service.trash_task(session=session, user_id=current_user.id, task_id=task_uuid(task_id))
+    trash_service.trash_task(
+        session=session,
+        user_id=current_user.id,
+        task_id=task_uuid(task_id),
+        expected=if_match(request),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -191,17 +244,29 @@ def compat_delete_task(
     "/{task_id}/complete",
     response_model=CompatTask,
     dependencies=[Depends(require_json)],
-    responses=problem_responses(400, 401, 404, 413, 415, 422, *_MISMATCH),
+    responses=merge_responses(
+        problem_responses(400, 401, 404, 413, 415, 422, *_MISMATCH),
+        precondition_responses(),
+        etag_responses(200),
+    ),
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 def compat_complete_task(
     task: OwnedTask,
     session: SessionDep,
     current_user: CurrentUser,
+    request: Request,
+    response: Response,
     body: Annotated[CompleteRequest | None, Body()] = None,
 ) -> CompatTask:
     """No body: toggle completion. `{"completed": true|false}`: set it (safe to retry)."""
     completed = (not task.completed) if body is None else body.completed
     view = task_service.set_completed(
-        session=session, user_id=current_user.id, task_id=task.id, completed=completed
+        session=session,
+        user_id=current_user.id,
+        task_id=task.id,
+        completed=completed,
+        expected=if_match(request),
     )
+    response.headers.update(etag_header(view.task.version))
     return _public(view)

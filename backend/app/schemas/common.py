@@ -160,6 +160,12 @@ class Problem(BaseModel):
         default=None, description="Validation errors (422 only), one per invalid input."
     )
     request_id: str | None = Field(default=None, description="Present on 500 responses.")
+    version: int | None = Field(
+        default=None, description="412 only: the task's current version (its ETag unquoted)."
+    )
+    index: int | None = Field(
+        default=None, description="A batch's failed operation, counted from 0."
+    )
 
 
 _DESCRIPTIONS = {
@@ -168,9 +174,11 @@ _DESCRIPTIONS = {
     403: "Forbidden",
     404: "Not found (or not yours)",
     409: "Conflict",
+    412: "Precondition failed: If-Match names a version that is not current",
     413: "Request body too large",
     415: "Request body is not JSON",
     422: "Validation failed; `errors` names each invalid input",
+    428: "Precondition required: send If-Match (REQUIRE_IF_MATCH=true)",
     429: "Too many requests",
     503: "Service unavailable",
 }

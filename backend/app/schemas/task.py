@@ -11,7 +11,7 @@ from app.schemas.values import DUE_EXAMPLES, Due, Priority, PriorityName, TagNam
 MAX_TAGS_PER_TASK = 20
 
 # Fields the API itself sets. A client may send back what it received; they are ignored.
-READ_ONLY_FIELDS = frozenset({"id", "completed_at", "created_at", "updated_at"})
+READ_ONLY_FIELDS = frozenset({"id", "completed_at", "created_at", "updated_at", "version"})
 
 _TASK_EXAMPLE: dict[str, Any] = {
     "title": "Send the invoice",
@@ -165,6 +165,8 @@ class TaskFields(Protocol):
     def updated_at(self) -> datetime: ...
     @property
     def list_id(self) -> uuid.UUID: ...
+    @property
+    def version(self) -> int: ...
 
 
 class CompatTask(BaseModel):
@@ -179,6 +181,7 @@ class CompatTask(BaseModel):
                     "completed_at": None,
                     "created_at": "2026-11-24T09:30:00Z",
                     "updated_at": "2026-11-24T09:30:00Z",
+                    "version": 1,
                 }
             ]
         },
@@ -197,6 +200,11 @@ class CompatTask(BaseModel):
     tags: list[str] = Field(description="Tag names, sorted case-insensitively.")
     created_at: datetime
     updated_at: datetime
+    version: int = Field(
+        description="1 when created, one more after every change. The `ETag` header is this "
+        'number in quotes (`"3"`); send it back in `If-Match` to write only over what you read.',
+        ge=1,
+    )
 
     @classmethod
     def from_task(cls, task: "TaskFields", tags: list[str]) -> "CompatTask":
@@ -211,6 +219,7 @@ class CompatTask(BaseModel):
             tags=tags,
             created_at=task.created_at,
             updated_at=task.updated_at,
+            version=task.version,
         )
 
 
@@ -224,6 +233,7 @@ class TaskPublic(CompatTask):
                     "completed_at": None,
                     "created_at": "2026-11-24T09:30:00Z",
                     "updated_at": "2026-11-24T09:30:00Z",
+                    "version": 1,
                     "list_id": "3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10",
                 }
             ]
@@ -258,6 +268,7 @@ def task_document(task: "TaskFields", tags: list[str]) -> dict[str, Any]:
         "tags": tags,
         "created_at": task.created_at,
         "updated_at": task.updated_at,
+        "version": task.version,
         "list_id": task.list_id,
     }
 

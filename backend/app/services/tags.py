@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 from app.core.errors import TagNameTaken, TagNotFound
 from app.models import Tag, Task, TaskTag
 from app.models.base import utcnow
+from app.models.task import TASKS
 from app.schemas.values import tag_key
 
 
@@ -153,12 +154,27 @@ def get_tag(*, session: Session, user_id: uuid.UUID, tag_id: uuid.UUID) -> TagCo
     return TagCounts(*row) if row is not None else None
 
 
+def _new_versions_for_tagged_tasks(session: Session, user_id: uuid.UUID, tag_id: uuid.UUID) -> None:
+    """Renaming or deleting a tag changes how every task carrying it looks: each gets a new
+    version (so a new ETag, and an If-Match sent before the change fails)."""
+    tagged = select(col(TaskTag.task_id)).where(
+        col(TaskTag.tag_id) == tag_id, col(TaskTag.user_id) == user_id
+    )
+    session.execute(
+        update(TASKS)
+        .where(TASKS.c.user_id == user_id, TASKS.c.id.in_(tagged))
+        .values(version=TASKS.c.version + 1)
+    )
+
+
 def rename_tag(*, session: Session, user_id: uuid.UUID, tag_id: uuid.UUID, name: str) -> TagCounts:
     tag = session.scalars(
         select(Tag).where(col(Tag.id) == tag_id, col(Tag.user_id) == user_id)
     ).first()
     if tag is None:
         raise TagNotFound
+    # Before the rename is pending: an autoflush here would raise its IntegrityError early.
+    _new_versions_for_tagged_tasks(session, user_id, tag_id)
     tag.name = name
     tag.name_key = tag_key(name)
     session.add(tag)
@@ -176,6 +192,7 @@ def rename_tag(*, session: Session, user_id: uuid.UUID, tag_id: uuid.UUID, name:
 
 def delete_tag(*, session: Session, user_id: uuid.UUID, tag_id: uuid.UUID) -> None:
     """Remove the tag from every task (ON DELETE CASCADE); the tasks stay."""
+    _new_versions_for_tagged_tasks(session, user_id, tag_id)
     result = session.execute(delete(Tag).where(col(Tag.id) == tag_id, col(Tag.user_id) == user_id))
     if not getattr(result, "rowcount", 0):
         session.rollback()

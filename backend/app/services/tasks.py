@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app import database
-from app.core.errors import InvalidReference, TaskNotFound
+from app.core.errors import InvalidReference, PreconditionFailed, TaskNotFound
+from app.core.etags import Expected, version_matches
 from app.models import Tag, Task, TaskList, TaskTag
 from app.models.base import utcnow
 from app.models.task import TASKS
@@ -45,6 +46,11 @@ from app.services.task_filters import (
     today_in,
     visible_conditions,
     where_clause,
+)
+from app.services.task_versions import (
+    fail_missing_or_stale,
+    versions_condition,
+    versions_params,
 )
 
 
@@ -81,6 +87,7 @@ class ShownTask(NamedTuple):
     updated_at: datetime
     list_id: uuid.UUID
     deleted_at: datetime | None
+    version: int
 
 
 assert list(ShownTask._fields) == [column.name for column in _SHOWN]  # noqa: S101
@@ -157,6 +164,13 @@ def get_task_view(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -
     return _view(rows[0])
 
 
+def checked_view(view: TaskView, expected: Expected) -> TaskView:
+    """The view, if If-Match accepts its version; else PreconditionFailed."""
+    if not version_matches(view.task.version, expected):
+        raise PreconditionFailed(view.task.version)
+    return view
+
+
 def _due_values(due: date | datetime | None) -> dict[str, Any]:
     """The three due columns for an API `due` value."""
     if isinstance(due, datetime):
@@ -184,6 +198,7 @@ class TaskRecord(NamedTuple):
     updated_at: datetime
     list_id: uuid.UUID
     deleted_at: datetime | None
+    version: int = 1
 
 
 def _inbox_of_owner() -> Any:
@@ -256,6 +271,7 @@ def _create_task(
         "created_at": now,
         "updated_at": now,
         "deleted_at": None,
+        "version": 1,
         **_due_values(task_in.due),
     }
     if task_in.tags:
@@ -291,6 +307,7 @@ class _UpdateShape(NamedTuple):
     columns: tuple[str, ...]  # the columns set, sorted
     only_if_completed_is: bool | None  # a condition on the old row, or None
     tags_returned: bool
+    expected_versions: int = 0  # If-Match: how many versions may be current (0: no check)
 
 
 @cache
@@ -310,6 +327,8 @@ def _update_statement(shape: _UpdateShape) -> Any:
             ),
             else_=values["completed_at"],
         )
+    # Every write is a new version, counted by the database itself (no read first).
+    values["version"] = TASKS.c.version + 1
     # Not named like a column: those names are reserved for the SET clause.
     where = [
         TASKS.c.id == bindparam("the_task"),
@@ -318,6 +337,9 @@ def _update_statement(shape: _UpdateShape) -> Any:
     ]
     if shape.only_if_completed_is is not None:
         where.append(TASKS.c.completed.is_(shape.only_if_completed_is))
+    if shape.expected_versions:
+        # If-Match in the same statement as the write: no window between check and write.
+        where.append(versions_condition(shape.expected_versions))
     statement = update(TASKS).where(*where).values(values).returning(*_SHOWN)
     if shape.tags_returned:
         statement = statement.returning(_tag_names_column(shape.dialect))
@@ -331,14 +353,24 @@ def _run_update(
     task_id: uuid.UUID,
     values: dict[str, Any],
     only_if_completed_is: bool | None = None,
+    expected: Expected = None,
 ) -> Any:
     """The updated row (with its tag names on PostgreSQL), or None if nothing matched."""
+    if expected == ():
+        return None  # an If-Match no version can satisfy: nothing to try
     dialect = _dialect(session)
     # SQLite's RETURNING cannot hold the correlated tags subquery.
     tags_returned = dialect == "postgresql"
-    shape = _UpdateShape(dialect, tuple(sorted(values)), only_if_completed_is, tags_returned)
+    shape = _UpdateShape(
+        dialect,
+        tuple(sorted(values)),
+        only_if_completed_is,
+        tags_returned,
+        len(expected) if expected is not None else 0,
+    )
     params = {f"new_{name}": value for name, value in values.items()}
     params.update(the_task=task_id, the_owner=user_id)
+    params.update(versions_params(expected))
     rows = database.run(session, _update_statement(shape), params, prepare=True)
     return rows[0] if rows else None
 
@@ -350,20 +382,24 @@ def _update(
     task_id: uuid.UUID,
     values: dict[str, Any],
     tags: list[str] | None,
+    expected: Expected = None,
 ) -> TaskView:
     """One UPDATE of the user's task (404 if it matches nothing: missing, another user's, or
-    deleted meanwhile); new tags are set in the same transaction."""
+    deleted meanwhile; 412 if If-Match names another version); new tags are set in the same
+    transaction."""
     if tags is not None:
         database.begin(session)  # the fields and the tags commit together
     try:
-        row = _run_update(session, user_id=user_id, task_id=task_id, values=values)
+        row = _run_update(
+            session, user_id=user_id, task_id=task_id, values=values, expected=expected
+        )
     except IntegrityError as exc:
         # The only reference an update can break: the composite foreign key of list_id.
         session.rollback()
         raise InvalidReference("list_id", "no such list") from exc
     if row is None:
         session.rollback()
-        raise TaskNotFound
+        fail_missing_or_stale(session=session, user_id=user_id, task_id=task_id)
     if tags is not None:
         names = tag_service.set_task_tags(
             session=session, user_id=user_id, task_id=task_id, names=tags
@@ -379,12 +415,19 @@ def _update(
 
 
 def update_task(
-    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, task_in: CompatTaskUpdate
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    task_in: CompatTaskUpdate,
+    expected: Expected = None,
 ) -> TaskView:
     """Change the fields sent; the others stay."""
     changes = task_in.model_dump(exclude_unset=True)
     if not changes:
-        return get_task_view(session=session, user_id=user_id, task_id=task_id)
+        return checked_view(
+            get_task_view(session=session, user_id=user_id, task_id=task_id), expected
+        )
     now = utcnow()
     values: dict[str, Any] = {"updated_at": now}
     if "completed" in changes:
@@ -396,11 +439,18 @@ def update_task(
         values.update(_due_values(task_in.due))
     tags: list[str] | None = changes.pop("tags", None)
     values.update(changes)  # title, description, list_id
-    return _update(session, user_id=user_id, task_id=task_id, values=values, tags=tags)
+    return _update(
+        session, user_id=user_id, task_id=task_id, values=values, tags=tags, expected=expected
+    )
 
 
 def replace_task(
-    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, task_in: TaskReplace
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    task_in: TaskReplace,
+    expected: Expected = None,
 ) -> TaskView:
     """Set every client field; omitted optional ones return to their defaults."""
     now = utcnow()
@@ -415,12 +465,22 @@ def replace_task(
     if task_in.list_id is not None:
         values["list_id"] = task_in.list_id
     return _update(
-        session, user_id=user_id, task_id=task_id, values=values, tags=list(task_in.tags)
+        session,
+        user_id=user_id,
+        task_id=task_id,
+        values=values,
+        tags=list(task_in.tags),
+        expected=expected,
     )
 
 
 def set_completed(
-    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, completed: bool
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    completed: bool,
+    expected: Expected = None,
 ) -> TaskView:
     """Complete or reopen. Idempotent: a retry leaves the task (and updated_at) unchanged.
 
@@ -434,12 +494,14 @@ def set_completed(
         task_id=task_id,
         values={**_completed_values(completed, now), "updated_at": now},
         only_if_completed_is=not completed,
+        expected=expected,
     )
-    view = (
-        _view(row)
-        if row is not None and len(row) > _TASK_COLUMNS
-        else get_task_view(session=session, user_id=user_id, task_id=task_id)
-    )
+    if row is not None and len(row) > _TASK_COLUMNS:
+        view = _view(row)
+    else:
+        view = get_task_view(session=session, user_id=user_id, task_id=task_id)
+        if row is None:  # already in that state, unchanged: If-Match still applies
+            view = checked_view(view, expected)
     database.commit(session)
     return view
 
@@ -455,15 +517,32 @@ _DELETE = (
 )
 
 
-def delete_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
+@cache
+def _delete_statement(expected_versions: int) -> Any:
+    return _DELETE.where(versions_condition(expected_versions))
+
+
+def delete_task(
+    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, expected: Expected = None
+) -> None:
     """One DELETE of the user's task, for good (see services.trash for the trash);
     TaskNotFound if it matched nothing (a missing task, another user's, one in the trash, or
-    one a concurrent request deleted first: the same 404)."""
+    one a concurrent request deleted first: the same 404), or PreconditionFailed if If-Match
+    names another version."""
     # Its tag links go with it (ON DELETE CASCADE); the tags stay.
-    deleted = database.run(session, _DELETE, {"task_id": task_id, "user_id": user_id}, prepare=True)
+    params = {"task_id": task_id, "user_id": user_id}
+    if expected is None:
+        deleted = database.run(session, _DELETE, params, prepare=True)
+    elif expected:
+        statement = _delete_statement(len(expected))
+        deleted = database.run(session, statement, params | versions_params(expected), prepare=True)
+    else:
+        deleted = []
     database.commit(session)
     if not deleted:
-        raise TaskNotFound
+        if expected is None:
+            raise TaskNotFound
+        fail_missing_or_stale(session=session, user_id=user_id, task_id=task_id)
 
 
 @cache

@@ -15,9 +15,15 @@ from sqlmodel import Session
 
 from app import database
 from app.core.errors import InvalidCursor, TaskNotFound
+from app.core.etags import Expected
 from app.models.base import utcnow
 from app.models.task import TASKS
 from app.services.cursors import decode_cursor, encode_cursor, query_fingerprint
+from app.services.task_versions import (
+    fail_missing_or_stale,
+    versions_condition,
+    versions_params,
+)
 from app.services.tasks import ShownTask, TaskView, get_task_view, view_columns, view_of
 
 _TRASH_FINGERPRINT = query_fingerprint({"trash": "-deleted_at"})
@@ -31,20 +37,36 @@ _TRASH = (
         TASKS.c.user_id == bindparam("the_owner"),
         TASKS.c.deleted_at.is_(None),
     )
-    .values(deleted_at=bindparam("now", type_=TASKS.c.deleted_at.type))
+    .values(deleted_at=bindparam("now", type_=TASKS.c.deleted_at.type), version=TASKS.c.version + 1)
     .returning(TASKS.c.id)
 )
 
 
-def trash_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
+@cache
+def _trash_statement(expected_versions: int) -> Any:
+    return _TRASH.where(versions_condition(expected_versions))
+
+
+def trash_task(
+    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, expected: Expected = None
+) -> None:
     """Move the user's task to the trash; TaskNotFound if it is missing, someone else's or
-    already in the trash."""
+    already in the trash; PreconditionFailed if If-Match names another version (the check is
+    part of the UPDATE)."""
     # Not named like columns: those names are reserved for the SET clause.
     params = {"the_task": task_id, "the_owner": user_id, "now": utcnow()}
-    rows = database.run(session, _TRASH, params, prepare=True)
+    if expected is None:
+        rows = database.run(session, _TRASH, params, prepare=True)
+    elif expected:
+        statement = _trash_statement(len(expected))
+        rows = database.run(session, statement, params | versions_params(expected), prepare=True)
+    else:
+        rows = []
     database.commit(session)
     if not rows:
-        raise TaskNotFound
+        if expected is None:
+            raise TaskNotFound
+        fail_missing_or_stale(session=session, user_id=user_id, task_id=task_id)
 
 
 @cache
@@ -101,7 +123,11 @@ _RESTORE = (
         TASKS.c.user_id == bindparam("the_owner"),
         TASKS.c.deleted_at.is_not(None),
     )
-    .values(deleted_at=None, updated_at=bindparam("now", type_=TASKS.c.updated_at.type))
+    .values(
+        deleted_at=None,
+        updated_at=bindparam("now", type_=TASKS.c.updated_at.type),
+        version=TASKS.c.version + 1,
+    )
     .returning(TASKS.c.id)
 )
 
