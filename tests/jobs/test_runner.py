@@ -46,7 +46,5 @@ def test_the_purge_is_off_with_interval_zero() -> None:
     off = Settings(_env_file=None, trash_purge_interval_seconds=0)  # type: ignore[call-arg]
     on = Settings(_env_file=None)  # type: ignore[call-arg]
     assert server_jobs(off, engine=None) == []  # type: ignore[arg-type]
-    assert [job.name for job in server_jobs(on, engine=None)] == [
-        "purge-trash",
-        "purge-idempotency-keys",
-    ]  # type: ignore[arg-type]
+    names = [job.name for job in server_jobs(on, engine=None)]  # type: ignore[arg-type]
+    assert names == ["purge-trash", "purge-idempotency-keys"]
