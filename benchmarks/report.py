@@ -21,6 +21,7 @@ SCENARIO_ORDER = [
     "create",
     "patch",
     "complete",
+    "complete_recurring",
     "delete",
     "mix",
 ]
@@ -35,6 +36,7 @@ LABELS = {
     "create": "create",
     "patch": "patch",
     "complete": "complete",
+    "complete_recurring": "complete a recurring task (issue 19: at most 1.5x complete's cost)",
     "delete": "delete",
     "mix": "mix 60% read / 40% write",
 }

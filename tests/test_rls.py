@@ -224,7 +224,8 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
             rows = conn.execute(
                 text(
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
-                    "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags')"
+                    "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', "
+                    "'reminders', 'task_completions')"
                 )
             ).all()
             policies = {

@@ -36,6 +36,10 @@ class DomainError(Exception):
     def headers(self) -> dict[str, str]:
         return {}
 
+    def extra(self) -> dict[str, Any]:
+        """More members of the problem document."""
+        return {}
+
 
 class NotFound(DomainError):
     status = 404
@@ -48,6 +52,43 @@ class TaskNotFound(NotFound):
 
 class TagNotFound(NotFound):
     detail = "Tag not found."
+
+
+class ReminderNotFound(NotFound):
+    detail = "Reminder not found."
+
+
+class InvalidField(DomainError):
+    """A body field that is valid alone but not with the task's state (a recurrence on a task
+    without a due): the same 422 as a validation error, naming the field."""
+
+    status = 422
+    type_ = "/problems/validation-error"
+    title = "Validation failed"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"Invalid request: {field}")
+        self.field = field
+        self.message = message
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "errors": [{"loc": ["body", self.field], "msg": self.message, "type": "value_error"}]
+        }
+
+
+class NotRecurring(DomainError):
+    status = 409
+    type_ = "/problems/not-recurring"
+    title = "Task does not recur"
+    detail = "The task has no recurrence, or its series is over."
+
+
+class TooManyReminders(DomainError):
+    status = 409
+    type_ = "/problems/too-many-reminders"
+    title = "Too many reminders"
+    detail = "A task has at most 10 reminders; delete one first."
 
 
 class TagNameTaken(DomainError):
@@ -206,6 +247,7 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         type_=exc.type_,
         instance=_instance(request),
         headers=exc.headers(),
+        extra=exc.extra(),
     )
 
 

@@ -1,9 +1,19 @@
 """Table models. Importing this package registers every table on SQLModel.metadata."""
 
 from app.models.base import UTCDateTime
+from app.models.reminder import Reminder, TaskCompletion
 from app.models.tag import Tag, TaskTag
 from app.models.task import Task
 from app.models.token import RefreshToken
 from app.models.user import User
 
-__all__ = ["RefreshToken", "Tag", "Task", "TaskTag", "UTCDateTime", "User"]
+__all__ = [
+    "RefreshToken",
+    "Reminder",
+    "Tag",
+    "Task",
+    "TaskCompletion",
+    "TaskTag",
+    "UTCDateTime",
+    "User",
+]

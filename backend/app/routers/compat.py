@@ -25,6 +25,7 @@ from app.dependencies import (
 from app.schemas.common import problem_responses
 from app.schemas.task import CompleteRequest, TaskCreate, TaskPublic, TaskUpdate
 from app.schemas.task_query import Cursor, TaskQuery
+from app.services import completions as completion_service
 from app.services import tasks as task_service
 from app.services.tasks import TaskView
 
@@ -165,7 +166,11 @@ def compat_update_task(
     """Update a task: the fields sent change, the others stay (like PATCH /api/v1/tasks/{id})."""
     # One UPDATE of the caller's task; no read first (a missing task matches nothing: 404).
     view = task_service.update_task(
-        session=session, user_id=current_user.id, task_id=task_uuid(task_id), task_in=task_in
+        session=session,
+        user_id=current_user.id,
+        task_id=task_uuid(task_id),
+        task_in=task_in,
+        zone=current_user.timezone,
     )
     return _public(view)
 
@@ -200,7 +205,13 @@ def compat_complete_task(
 ) -> TaskPublic:
     """No body: toggle completion. `{"completed": true|false}`: set it (safe to retry)."""
     completed = (not task.completed) if body is None else body.completed
-    view = task_service.set_completed(
-        session=session, user_id=current_user.id, task_id=task.id, completed=completed
-    )
+    if completed:
+        # A recurring task moves on to its next occurrence, as through /api/v1.
+        view = completion_service.complete_task(
+            session=session, user_id=current_user.id, task_id=task.id, zone=current_user.timezone
+        )
+    else:
+        view = task_service.set_completed(
+            session=session, user_id=current_user.id, task_id=task.id, completed=False
+        )
     return _public(view)

@@ -1,7 +1,7 @@
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Request, Response, status
 from sqlmodel import Session
 
 from app.dependencies import (
@@ -14,6 +14,7 @@ from app.dependencies import (
     task_uuid,
 )
 from app.schemas.common import problem_responses
+from app.schemas.recurrence import OccurrenceRef
 from app.schemas.task import (
     TaskCreate,
     TaskPage,
@@ -23,6 +24,7 @@ from app.schemas.task import (
     task_document,
 )
 from app.schemas.task_query import CountPair, TagCount, TaskStats, query_parameters
+from app.services import completions as completion_service
 from app.services import tags as tag_service
 from app.services import tasks as task_service
 from app.services.tasks import TaskView
@@ -139,7 +141,11 @@ def update_task(
 ) -> Response:
     """Change some fields. Send `"description": null` to clear the description."""
     view = task_service.update_task(
-        session=session, user_id=current_user.id, task_id=task_uuid(task_id), task_in=task_in
+        session=session,
+        user_id=current_user.id,
+        task_id=task_uuid(task_id),
+        task_in=task_in,
+        zone=current_user.timezone,
     )
     return _json(session, _document(view))
 
@@ -156,7 +162,11 @@ def replace_task(
 ) -> Response:
     """Replace every client field; omitted optional fields return to their defaults."""
     view = task_service.replace_task(
-        session=session, user_id=current_user.id, task_id=task_uuid(task_id), task_in=task_in
+        session=session,
+        user_id=current_user.id,
+        task_id=task_uuid(task_id),
+        task_in=task_in,
+        zone=current_user.timezone,
     )
     return _json(session, _document(view))
 
@@ -177,12 +187,25 @@ def delete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser)
     "/{task_id}/complete",
     summary="Mark a task done",
     response_model=TaskPublic,
-    responses=problem_responses(401, 404, 429),
+    dependencies=[Depends(require_json)],
+    responses=problem_responses(400, 401, 404, 413, 415, 422, 429),
 )
-def complete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
-    """Mark a task done. Safe to retry: completing a completed task changes nothing."""
-    view = task_service.set_completed(
-        session=session, user_id=current_user.id, task_id=task_uuid(task_id), completed=True
+def complete_task(
+    task_id: TaskId,
+    session: SessionDep,
+    current_user: CurrentUser,
+    occurrence: Annotated[OccurrenceRef | None, Body()] = None,
+) -> Response:
+    """Mark a task done. Safe to retry: completing a completed task changes nothing. A
+    recurring task records the completion and moves on to its next due, staying open (it
+    closes after its last occurrence); send `{"due": ...}`, the due you saw, and a retry
+    completes that occurrence once."""
+    view = completion_service.complete_task(
+        session=session,
+        user_id=current_user.id,
+        task_id=task_uuid(task_id),
+        zone=current_user.timezone,
+        seen_due=occurrence.due if occurrence is not None else None,
     )
     return _json(session, _document(view))
 

@@ -5,6 +5,14 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.schemas.common import Description, StrictInput, Title, not_nullable
+from app.schemas.recurrence import (
+    BASIS_HELP,
+    RECURRENCE_EXAMPLES,
+    RECURRENCE_HELP,
+    Recurrence,
+    RecurrenceBasis,
+    RecurrenceBasisName,
+)
 from app.schemas.task_query import Cursor
 from app.schemas.values import DUE_EXAMPLES, Due, Priority, PriorityName, TagName, tag_key
 
@@ -58,6 +66,12 @@ class TaskCreate(_TaskInput):
     tags: list[TagName] = Field(
         default_factory=list, description=_TAGS_HELP, json_schema_extra={"maxItems": 20}
     )
+    recurrence: Recurrence | None = Field(
+        default=None, description=RECURRENCE_HELP, examples=RECURRENCE_EXAMPLES
+    )
+    recurrence_basis: RecurrenceBasisName = Field(
+        default=RecurrenceBasis.due, description=BASIS_HELP
+    )
 
     _merge = field_validator("tags")(_merge_tags)
 
@@ -93,13 +107,21 @@ class TaskUpdate(_TaskInput):
         description="Replaces the task's tags; `[]` removes them all. At most 20.",
         json_schema_extra=_not_nullable_list,
     )
+    recurrence: Recurrence | None = Field(
+        default=None,
+        description="`null` stops the recurrence. Setting it restarts the series at the due.",
+        examples=RECURRENCE_EXAMPLES,
+    )
+    recurrence_basis: RecurrenceBasisName | None = Field(
+        default=None, description="Cannot be null. " + BASIS_HELP, json_schema_extra=not_nullable
+    )
 
     @field_validator("tags")
     @classmethod
     def _merge(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else _merge_tags(value)
 
-    @field_validator("title", "completed", "priority", "tags")
+    @field_validator("title", "completed", "priority", "tags", "recurrence_basis")
     @classmethod
     def _not_null(cls, value: object) -> object:
         # Only runs for values the client sent, so an explicit null lands here.
@@ -131,6 +153,10 @@ class TaskFields(Protocol):
     def created_at(self) -> datetime: ...
     @property
     def updated_at(self) -> datetime: ...
+    @property
+    def recurrence(self) -> str | None: ...
+    @property
+    def recurrence_basis(self) -> str: ...
 
 
 class TaskPublic(BaseModel):
@@ -143,6 +169,8 @@ class TaskPublic(BaseModel):
                     "completed_at": None,
                     "created_at": "2026-11-24T09:30:00Z",
                     "updated_at": "2026-11-24T09:30:00Z",
+                    "recurrence": None,
+                    "recurrence_basis": "due",
                 }
             ]
         },
@@ -161,6 +189,11 @@ class TaskPublic(BaseModel):
     tags: list[str] = Field(description="Tag names, sorted case-insensitively.")
     created_at: datetime
     updated_at: datetime
+    recurrence: str | None = Field(
+        description="The RRULE in canonical form; null for a task that does not recur.",
+        examples=RECURRENCE_EXAMPLES,
+    )
+    recurrence_basis: RecurrenceBasis = Field(description=BASIS_HELP)
 
     @classmethod
     def from_task(cls, task: "TaskFields", tags: list[str]) -> "TaskPublic":
@@ -175,6 +208,8 @@ class TaskPublic(BaseModel):
             tags=tags,
             created_at=task.created_at,
             updated_at=task.updated_at,
+            recurrence=task.recurrence,
+            recurrence_basis=RecurrenceBasis(task.recurrence_basis),
         )
 
 
@@ -196,6 +231,8 @@ def task_document(task: "TaskFields", tags: list[str]) -> dict[str, Any]:
         "tags": tags,
         "created_at": task.created_at,
         "updated_at": task.updated_at,
+        "recurrence": task.recurrence,
+        "recurrence_basis": task.recurrence_basis,
     }
 
 

@@ -3,6 +3,7 @@
 import json
 import uuid
 from datetime import UTC, date, datetime, time
+from datetime import time as TimeOfDay
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -28,7 +29,9 @@ from app.models.task import TASKS
 from app.schemas.task import TaskCreate, TaskFields, TaskReplace, TaskUpdate
 from app.schemas.task_query import TaskQuery
 from app.schemas.values import Priority
+from app.services import reminders as reminder_service
 from app.services import tags as tag_service
+from app.services import task_recurrence
 from app.services.cursors import encode_cursor, query_fingerprint
 from app.services.task_filters import (
     ListShape,
@@ -75,6 +78,10 @@ class ShownTask(NamedTuple):
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    recurrence: str | None
+    recurrence_basis: str
+    recurrence_done: int
+    recurrence_time: TimeOfDay | None
 
 
 assert list(ShownTask._fields) == [column.name for column in _SHOWN]  # noqa: S101
@@ -165,12 +172,17 @@ class TaskRecord(NamedTuple):
     due_sort: datetime | None
     created_at: datetime
     updated_at: datetime
+    recurrence: str | None
+    recurrence_basis: str
+    recurrence_done: int
+    recurrence_time: TimeOfDay | None
 
 
 _INSERT = insert(TASKS).values({column.name: bindparam(column.name) for column in TASKS.c})
 
 
 def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) -> TaskView:
+    task_recurrence.check_new(task_in)
     now = utcnow()
     record = TaskRecord(
         id=uuid.uuid4(),
@@ -183,6 +195,7 @@ def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) ->
         created_at=now,
         updated_at=now,
         **_due_values(task_in.due),
+        **task_recurrence.new_values(task_in),
     )
     if task_in.tags:
         database.begin(session)  # the task and its tags commit together
@@ -213,6 +226,7 @@ class _UpdateShape(NamedTuple):
     columns: tuple[str, ...]  # the columns set, sorted
     only_if_completed_is: bool | None  # a condition on the old row, or None
     tags_returned: bool
+    only_if_not_recurring: bool = False
 
 
 @cache
@@ -232,10 +246,15 @@ def _update_statement(shape: _UpdateShape) -> Any:
             ),
             else_=values["completed_at"],
         )
+    if "recurrence_done" in values:
+        # Setting the same due (and rule) again keeps the series' place (issue 19).
+        values.update(task_recurrence.keep_series_if_unchanged(values))
     # Not named like a column: those names are reserved for the SET clause.
     where = [TASKS.c.id == bindparam("the_task"), TASKS.c.user_id == bindparam("the_owner")]
     if shape.only_if_completed_is is not None:
         where.append(TASKS.c.completed.is_(shape.only_if_completed_is))
+    if shape.only_if_not_recurring:
+        where.append(TASKS.c.recurrence.is_(None))
     statement = update(TASKS).where(*where).values(values).returning(*_SHOWN)
     if shape.tags_returned:
         statement = statement.returning(_tag_names_column(shape.dialect))
@@ -249,12 +268,15 @@ def _run_update(
     task_id: uuid.UUID,
     values: dict[str, Any],
     only_if_completed_is: bool | None = None,
+    only_if_not_recurring: bool = False,
 ) -> Any:
     """The updated row (with its tag names on PostgreSQL), or None if nothing matched."""
     dialect = _dialect(session)
     # SQLite's RETURNING cannot hold the correlated tags subquery.
     tags_returned = dialect == "postgresql"
-    shape = _UpdateShape(dialect, tuple(sorted(values)), only_if_completed_is, tags_returned)
+    shape = _UpdateShape(
+        dialect, tuple(sorted(values)), only_if_completed_is, tags_returned, only_if_not_recurring
+    )
     params = {f"new_{name}": value for name, value in values.items()}
     params.update(the_task=task_id, the_owner=user_id)
     rows = database.run(session, _update_statement(shape), params, prepare=True)
@@ -268,11 +290,14 @@ def _update(
     task_id: uuid.UUID,
     values: dict[str, Any],
     tags: list[str] | None,
+    zone: str = "UTC",
 ) -> TaskView:
     """One UPDATE of the user's task (404 if it matches nothing: missing, another user's, or
-    deleted meanwhile); new tags are set in the same transaction."""
-    if tags is not None:
-        database.begin(session)  # the fields and the tags commit together
+    deleted meanwhile); new tags are set in the same transaction, and so are the times of its
+    relative reminders when the due changes."""
+    due_set = "due_sort" in values
+    if tags is not None or due_set:
+        database.begin(session)  # the fields, tags and reminders commit together
     row = _run_update(session, user_id=user_id, task_id=task_id, values=values)
     if row is None:
         session.rollback()
@@ -287,19 +312,29 @@ def _update(
         names = tag_service.tag_names_for_tasks(
             session=session, user_id=user_id, task_ids=[task_id]
         )[task_id]
+    task = ShownTask._make(row[:_TASK_COLUMNS])
+    if due_set:
+        reminder_service.follow_due(session=session, user_id=user_id, task=task, zone=zone)
     database.commit(session)
-    return TaskView(ShownTask._make(row[:_TASK_COLUMNS]), names)
+    return TaskView(task, names)
 
 
 def update_task(
-    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, task_in: TaskUpdate
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    task_in: TaskUpdate,
+    zone: str = "UTC",
 ) -> TaskView:
     """Change the fields sent; the others stay."""
     changes = task_in.model_dump(exclude_unset=True)
     if not changes:
         return get_task_view(session=session, user_id=user_id, task_id=task_id)
+    task_recurrence.check_update(session=session, user_id=user_id, task_id=task_id, task_in=task_in)
     now = utcnow()
     values: dict[str, Any] = {"updated_at": now}
+    values.update(task_recurrence.update_values(changes))  # pops the recurrence fields
     if "completed" in changes:
         values.update(_completed_values(changes.pop("completed"), now))
     if "priority" in changes:
@@ -309,13 +344,19 @@ def update_task(
         values.update(_due_values(task_in.due))
     tags: list[str] | None = changes.pop("tags", None)
     values.update(changes)  # title, description
-    return _update(session, user_id=user_id, task_id=task_id, values=values, tags=tags)
+    return _update(session, user_id=user_id, task_id=task_id, values=values, tags=tags, zone=zone)
 
 
 def replace_task(
-    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, task_in: TaskReplace
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    task_in: TaskReplace,
+    zone: str = "UTC",
 ) -> TaskView:
     """Set every client field; omitted optional ones return to their defaults."""
+    task_recurrence.check_new(task_in)
     now = utcnow()
     values: dict[str, Any] = {
         "title": task_in.title,
@@ -324,19 +365,32 @@ def replace_task(
         "updated_at": now,
         **_due_values(task_in.due),
         **_completed_values(task_in.completed, now),
+        **task_recurrence.new_values(task_in),
     }
     return _update(
-        session, user_id=user_id, task_id=task_id, values=values, tags=list(task_in.tags)
+        session,
+        user_id=user_id,
+        task_id=task_id,
+        values=values,
+        tags=list(task_in.tags),
+        zone=zone,
     )
 
 
 def set_completed(
-    *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, completed: bool
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    completed: bool,
+    only_if_not_recurring: bool = False,
 ) -> TaskView:
     """Complete or reopen. Idempotent: a retry leaves the task (and updated_at) unchanged.
 
     One UPDATE that changes only a task in the other state and returns it (with its tags on
     PostgreSQL); when it matches nothing the task is already in that state (or missing: 404).
+    `only_if_not_recurring` leaves an open recurring task as it is (services.completions
+    advances it instead).
     """
     now = utcnow()
     row = _run_update(
@@ -345,6 +399,7 @@ def set_completed(
         task_id=task_id,
         values={**_completed_values(completed, now), "updated_at": now},
         only_if_completed_is=not completed,
+        only_if_not_recurring=only_if_not_recurring,
     )
     view = (
         _view(row)
