@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, insert, select
 from sqlmodel import Session, col
 
@@ -17,6 +18,8 @@ from app.core import events
 from app.core.config import Settings
 from app.database import create_db_engine
 from app.jobs import reminders as reminder_jobs
+from app.jobs.runner import JobRunner
+from app.main import create_app
 from app.models import Reminder, Task, User
 from tests.conftest import ThrowawayPostgres, make_settings
 
@@ -202,3 +205,31 @@ def test_a_claimed_row_is_skipped_by_the_other_scheduler(postgres_settings: Sett
     finally:
         engine.dispose()
         other.dispose()
+
+
+def test_the_runner_fires_what_came_due_while_it_was_not_running(
+    engine: Engine, settings: Settings, owner: Owner
+) -> None:
+    now = datetime.now(UTC)
+    recent, old = _reminders(engine, owner, [now - timedelta(minutes=30), now - timedelta(hours=3)])
+    JobRunner(engine, settings).tick()  # the first pass, as at start-up
+    state = _state(engine, [recent, old])
+    assert state[recent][0] is not None
+    assert state[recent][1] is False
+    assert state[old][1] is True  # more than REMINDER_GRACE_MINUTES (60) late: missed
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_server_runs_the_scheduler_unless_told_not_to(
+    settings: Settings, enabled: bool
+) -> None:
+    changed = Settings(  # type: ignore[call-arg]
+        _env_file=None, **{**settings.model_dump(), "reminder_scheduler_enabled": enabled}
+    )
+
+    def running() -> bool:
+        return any(t.name == "job-runner" and t.is_alive() for t in threading.enumerate())
+
+    with TestClient(create_app(changed)):
+        assert running() is enabled
+    assert not running()

@@ -1,7 +1,9 @@
 """Recurring tasks through the API (issue 19): the fields, completing, skipping, previews."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import Account, assert_problem, make_account, make_task
@@ -144,8 +146,6 @@ def test_three_days_after_done(client: TestClient) -> None:
     )
     done = _complete(client, account, chore["id"])
     # Three days after today (UTC for this account), whatever the old due was.
-    from datetime import UTC, datetime, timedelta
-
     expected = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
     assert done["due"] in {
         expected,
@@ -251,3 +251,69 @@ def test_recurrence_routes_need_a_token_and_your_own_task(client: TestClient) ->
         assert_problem(client.request(method, missing, headers=alice.headers), 404)
         assert_problem(client.request(method, f"{TASKS}/nope/{suffix}", headers=alice.headers), 404)
     assert_problem(client.post(f"{TASKS}/{task['id']}/complete", headers=bob.headers), 404)
+
+
+# The calendar's traps through the API, on both databases: (zone, due, rule, the preview).
+TRAPS = [
+    pytest.param(
+        "UTC",
+        "2026-01-31",
+        "FREQ=MONTHLY;BYMONTHDAY=31",
+        ["2026-01-31", "2026-03-31", "2026-05-31", "2026-07-31"],
+        id="31st-skips-short-months",
+    ),
+    pytest.param(
+        "UTC",
+        "2026-01-31",
+        "FREQ=MONTHLY;BYMONTHDAY=-1",
+        ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"],
+        id="last-day-of-the-month",
+    ),
+    pytest.param(
+        "UTC",
+        "2024-02-29",
+        "FREQ=YEARLY",
+        ["2024-02-29", "2028-02-29", "2032-02-29", "2036-02-29"],
+        id="29-february",
+    ),
+    pytest.param(
+        "UTC",
+        "2026-01-30",
+        "FREQ=MONTHLY;BYDAY=-1FR",
+        ["2026-01-30", "2026-02-27", "2026-03-27", "2026-04-24"],
+        id="last-friday",
+    ),
+    pytest.param(
+        # Berlin springs forward at 02:00 on 29 March 2026: 02:30 does not exist that day and
+        # is 03:30 summer time (01:30 UTC); the day after is back at 02:30 (00:30 UTC).
+        "Europe/Berlin",
+        "2026-03-28T02:30:00+01:00",
+        "FREQ=DAILY",
+        ["2026-03-28T01:30:00Z", "2026-03-29T01:30:00Z", "2026-03-30T00:30:00Z"],
+        id="dst-gap",
+    ),
+    pytest.param(
+        # 02:30 happens twice on 25 October 2026 in Berlin: the first (summer time) counts.
+        "Europe/Berlin",
+        "2026-10-24T02:30:00+02:00",
+        "FREQ=DAILY",
+        ["2026-10-24T00:30:00Z", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"],
+        id="dst-fold",
+    ),
+]
+
+
+@pytest.mark.parametrize(("zone", "due", "rule", "expected"), TRAPS)
+def test_the_calendars_traps_preview_and_complete(
+    client: TestClient, zone: str, due: str, rule: str, expected: list[str]
+) -> None:
+    account = make_account(client)
+    _zone(client, account, zone)
+    task = make_task(client, account, due=due, recurrence=rule)
+    url = f"{TASKS}/{task['id']}/occurrences?limit={len(expected)}"
+    assert client.get(url, headers=account.headers).json()["items"] == expected
+    # Completing walks the same dates, one at a time.
+    walked = [task["due"]]
+    for _ in expected[1:]:
+        walked.append(_complete(client, account, task["id"])["due"])
+    assert walked == expected
