@@ -23,6 +23,8 @@ class Row(NamedTuple):
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    recurrence: str | None
+    recurrence_basis: str
 
 
 # UTC as the drivers hand it back: psycopg2's fixed offset zero, or datetime.UTC.
@@ -46,6 +48,8 @@ def rows(draw: st.DrawFn) -> Row:
         due_at=draw(moments) if due_kind == "moment" else None,
         created_at=draw(moments),
         updated_at=draw(moments),
+        recurrence=draw(st.none() | st.sampled_from(["FREQ=DAILY", "FREQ=MONTHLY;BYDAY=-1FR"])),
+        recurrence_basis=draw(st.sampled_from(["due", "completion"])),
     )
 
 

@@ -5,7 +5,6 @@ from datetime import time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import AwareDatetime
 
 from app.core.errors import ReminderNotFound
 from app.dependencies import (
@@ -18,6 +17,7 @@ from app.dependencies import (
 )
 from app.models.base import utcnow
 from app.schemas.common import problem_responses
+from app.schemas.values import Moment
 from app.schemas.reminder import (
     AbsoluteReminder,
     ReminderIn,
@@ -169,7 +169,7 @@ def list_upcoming_reminders(
     session: SessionDep,
     current_user: CurrentUser,
     until: Annotated[
-        AwareDatetime | None,
+        Moment | None,
         Query(description="Up to this moment, with a UTC offset (default: 24 hours from now)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_UPCOMING, description="At most this many.")] = 100,

@@ -11,6 +11,7 @@ sequential retry safe too: an occurrence that is no longer current is not comple
 """
 
 import uuid
+from contextlib import suppress
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 
@@ -137,7 +138,8 @@ def _advance(
         return view  # that occurrence is done already
     wall_time = task.recurrence_time
     if wall_time is None and isinstance(due, datetime):
-        wall_time = local_time_of_day(due, zone)
+        with suppress(OverflowError):  # a due at the very edge of the calendar
+            wall_time = local_time_of_day(due, zone)
     following = next_occurrence(
         parse_rule(task.recurrence),
         due=due,
