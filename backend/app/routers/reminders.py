@@ -17,7 +17,6 @@ from app.dependencies import (
 )
 from app.models.base import utcnow
 from app.schemas.common import problem_responses
-from app.schemas.values import Moment
 from app.schemas.reminder import (
     AbsoluteReminder,
     ReminderIn,
@@ -25,6 +24,7 @@ from app.schemas.reminder import (
     UpcomingReminder,
     UpcomingReminders,
 )
+from app.schemas.values import Moment
 from app.services import reminders as reminder_service
 from app.services.reminders import ReminderRow
 
