@@ -57,10 +57,20 @@ def _unfired(engine: Engine, ids: list[uuid.UUID]) -> int:
         ).scalar_one()
 
 
+def _started(worker: "subprocess.Popen[str]") -> str:
+    """The worker's output up to its runner's first line (it may have started a pass)."""
+    assert worker.stdout is not None
+    seen = ""
+    while "job runner started" not in seen:
+        line = worker.stdout.readline()
+        assert line, f"the worker exited: {seen}"
+        seen += line
+    return seen
+
+
 def test_two_worker_processes_fire_each_reminder_once(
     database_url: str, engine: Engine, tmp_path: Path
 ) -> None:
-    user_id, ids = _seed(engine)
     env = server_env(
         tmp_path,
         database_url,
@@ -77,17 +87,23 @@ def test_two_worker_processes_fire_each_reminder_once(
         )
         for _ in range(2)
     ]
+    user_id: uuid.UUID | None = None
     try:
+        outputs = [_started(worker) for worker in workers]
+        # Both are running their passes: now the reminders come due.
+        user_id, ids = _seed(engine)
         deadline = time.monotonic() + 60
         while _unfired(engine, ids) and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
-        outputs = [worker.communicate(timeout=30)[0] for worker in workers]
-        with Session(engine) as session:
-            session.execute(delete(User).where(col(User.id) == user_id))
-            session.commit()
+        rest = [worker.communicate(timeout=30)[0] for worker in workers]
+        if user_id is not None:
+            with Session(engine) as session:
+                session.execute(delete(User).where(col(User.id) == user_id))
+                session.commit()
+    outputs = [before + after for before, after in zip(outputs, rest, strict=True)]
     assert [worker.returncode for worker in workers] == [0, 0], outputs
     assert _unfired(engine, ids) == 0
     fired = Counter(match[1] for output in outputs for match in FIRED.finditer(output))

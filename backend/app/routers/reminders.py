@@ -16,7 +16,7 @@ from app.dependencies import (
     task_uuid,
 )
 from app.models.base import utcnow
-from app.schemas.common import problem_responses
+from app.schemas.common import not_nullable, problem_responses
 from app.schemas.reminder import (
     AbsoluteReminder,
     ReminderIn,
@@ -170,7 +170,11 @@ def list_upcoming_reminders(
     current_user: CurrentUser,
     until: Annotated[
         Moment | None,
-        Query(description="Up to this moment, with a UTC offset (default: 24 hours from now)."),
+        Query(
+            description="Up to this moment, with a UTC offset (default: 24 hours from now).",
+            # Absent, not null: a query string cannot send a null.
+            json_schema_extra=not_nullable,
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_UPCOMING, description="At most this many.")] = 100,
 ) -> UpcomingReminders:
