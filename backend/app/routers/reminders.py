@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -43,8 +43,15 @@ def _reminder_id(reminder_id: str) -> uuid.UUID:
         raise ReminderNotFound from exc
 
 
+def _shown(row: ReminderRow) -> dict[str, Any]:
+    # A time of day without offset: `HH:MM:SS` (JSON Schema's `time` format needs an offset).
+    shown = row._asdict()
+    shown["time"] = row.time.strftime("%H:%M:%S") if row.time is not None else None
+    return shown
+
+
 def _public(row: ReminderRow) -> ReminderPublic:
-    return ReminderPublic(**row._asdict())
+    return ReminderPublic(**_shown(row))
 
 
 def _fields(reminder_in: ReminderIn) -> dict[str, object]:
@@ -190,7 +197,5 @@ def list_upcoming_reminders(
     )
     end_transaction(session)
     return UpcomingReminders(
-        items=[
-            UpcomingReminder(**row.reminder._asdict(), task_title=row.task_title) for row in rows
-        ]
+        items=[UpcomingReminder(**_shown(row.reminder), task_title=row.task_title) for row in rows]
     )

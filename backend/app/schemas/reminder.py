@@ -1,6 +1,5 @@
 """Reminder bodies: absolute (`at`) or relative to the task's due (`before`)."""
 
-import datetime as dt
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -89,7 +88,9 @@ class ReminderPublic(BaseModel):
     task_id: uuid.UUID
     at: datetime | None = Field(description="An absolute reminder's moment, in UTC.")
     before: str | None = Field(description="A relative reminder's duration, canonical.")
-    time: dt.time | None = Field(description="A relative reminder's time of day for all-day dues.")
+    time: TimeOfDay | None = Field(
+        description="A relative reminder's local time of day for all-day dues, `HH:MM:SS`."
+    )
     fire_at: datetime | None = Field(
         description="When it fires next; null while a relative reminder's task has no due."
     )
