@@ -1,8 +1,8 @@
 """Reminders: per task under /api/v1/tasks/{id}/reminders, and the upcoming ones of all tasks."""
 
 import uuid
-from datetime import time, timedelta
-from typing import Annotated, Any
+from datetime import datetime, time, timedelta
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -54,11 +54,17 @@ def _public(row: ReminderRow) -> ReminderPublic:
     return ReminderPublic(**_shown(row))
 
 
-def _fields(reminder_in: ReminderIn) -> dict[str, object]:
+class _Fields(NamedTuple):
+    at: datetime | None
+    before: str | None
+    at_time: time | None
+
+
+def _fields(reminder_in: ReminderIn) -> _Fields:
     if isinstance(reminder_in, AbsoluteReminder):
-        return {"at": reminder_in.at, "before": None, "at_time": None}
+        return _Fields(reminder_in.at, None, None)
     at_time = time.fromisoformat(reminder_in.time) if reminder_in.time is not None else None
-    return {"at": None, "before": reminder_in.before, "at_time": at_time}
+    return _Fields(None, reminder_in.before, at_time)
 
 
 @router.get(
@@ -96,7 +102,7 @@ def create_reminder(
         user_id=current_user.id,
         task_id=task_uuid(task_id),
         zone=current_user.timezone,
-        **_fields(reminder_in),  # type: ignore[arg-type]
+        **_fields(reminder_in)._asdict(),
     )
     return _public(row)
 
@@ -142,7 +148,7 @@ def replace_reminder(
         task_id=task_uuid(task_id),
         reminder_id=_reminder_id(reminder_id),
         zone=current_user.timezone,
-        **_fields(reminder_in),  # type: ignore[arg-type]
+        **_fields(reminder_in)._asdict(),
     )
     return _public(row)
 
