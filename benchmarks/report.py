@@ -23,6 +23,7 @@ SCENARIO_ORDER = [
     "create_keyed",
     "patch",
     "complete",
+    "complete_recurring",
     "delete",
     "mix",
 ]
@@ -39,6 +40,7 @@ LABELS = {
     "create_keyed": "create with an Idempotency-Key",
     "patch": "patch",
     "complete": "complete",
+    "complete_recurring": "complete a recurring task (issue 19: at most 1.5x complete's cost)",
     "delete": "delete",
     "mix": "mix 60% read / 40% write",
 }

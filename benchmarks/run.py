@@ -174,6 +174,27 @@ def sample_tasks(engine: Engine, limit: int) -> list[tuple[uuid.UUID, uuid.UUID,
         return [(_uuid(r[0]), _uuid(r[1]), bool(r[2])) for r in rows]
 
 
+RECURRING_POOL = 1_000
+
+
+def make_recurring(
+    engine: Engine, sample: list[tuple[uuid.UUID, uuid.UUID, bool]], index: dict[uuid.UUID, int]
+) -> list[tuple[int, uuid.UUID]]:
+    """Turn the sampled tasks (the end of the consumed pool, which a run rarely reaches) into
+    open daily tasks, for the complete_recurring scenario."""
+    with engine.begin() as conn:
+        for _user, task, _completed in sample:
+            conn.execute(
+                text(
+                    "UPDATE tasks SET recurrence = 'FREQ=DAILY', due_date = '2026-01-01', "
+                    "due_at = NULL, due_sort = '2026-01-01 00:00:00+00', completed = false, "
+                    "completed_at = NULL WHERE id = :id"
+                ),
+                {"id": task},
+            )
+    return [(index[user], task) for user, task, _ in sample]
+
+
 def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
@@ -257,6 +278,8 @@ class Files:
     workdir: Path
     consumed: list[tuple[int, uuid.UUID]]
     next_consumed: int = 0
+    # Recurring tasks (complete_recurring): completing one moves it on, so they are reused.
+    recurring: Path | None = None
     per_second: int = MAX_RPS
 
     def slice(self, count: int) -> Path:
@@ -320,6 +343,8 @@ class Bench:
 
         def args(seconds: int) -> list[str]:
             reads = self.files.listing if scenario in {"list", "filtered", "search"} else None
+            if scenario == "complete_recurring":
+                reads = self.files.recurring
             share = 0.1 if scenario == "mix" else 1.0
             consumed = (
                 str(self.files.slice(int(self.files.per_second * seconds * share)))
@@ -567,11 +592,15 @@ def run_profile(
             rest = sample[profile.reads :]
             # Open tasks first, so completes really complete something.
             rest.sort(key=lambda row: row[2])
+            # The last ones (completed, the least useful to consume) become recurring.
+            recurring, rest = rest[-RECURRING_POOL:], rest[:-RECURRING_POOL]
             files.consumed = [(index[u], t) for u, t, _ in rest]
             # complete, delete and a tenth of the mix, warm-up included, at each connection count
             seconds = len(profile.connections) * (profile.warmup + profile.duration) * 2.1
             files.per_second = min(MAX_RPS, int(len(files.consumed) / seconds))
             write_pool(files.reads, reads)
+            files.recurring = workdir / "recurring.txt"
+            write_pool(files.recurring, make_recurring(engine, recurring, index))
         else:
             write_pool(files.reads, [(0, uuid.UUID(int=0))])
 
@@ -597,6 +626,7 @@ def run_profile(
                             "create_keyed",
                             "patch",
                             "complete",
+                            "complete_recurring",
                             "delete",
                             "mix",
                         ):

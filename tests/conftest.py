@@ -100,6 +100,8 @@ def make_settings(database_url: str, tmp_dir: Path, **overrides: object) -> Sett
         "argon2_parallelism": 1,
         # Off unless a test is about rate limits (tests/routers/test_rate_limits.py).
         "rate_limit_enabled": False,
+        # No background reminder passes in apps that tests start (tests/jobs runs them).
+        "reminder_scheduler_enabled": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]

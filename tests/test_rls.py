@@ -9,6 +9,7 @@ as that role, and drop both afterwards.
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from app import database, migrate
+from app.database import normalize_database_url
 from app.dependencies import CurrentUser, SessionDep
+from app.jobs.reminders import fire_due_reminders
 from app.main import create_app
-from app.models import RefreshToken, Tag, Task, TaskTag
+from app.models import RefreshToken, Reminder, Tag, Task, TaskCompletion, TaskTag
 from app.models.task import TASKS
 from tests.conftest import ThrowawayPostgres, make_settings
 from tests.factories import Account, assert_problem, login, make_account, make_task
@@ -110,6 +113,15 @@ def _add_probes(app: FastAPI) -> None:
         # database.run, the one-call path of the hot routes: its settings must scope it too.
         owners = database.run(session, _ALL_TASK_OWNERS, {})
         return {"task_owners": sorted({str(owner) for (owner,) in owners})}
+
+    @app.get("/probe/unscoped-reminders")
+    def unscoped_reminders(session: SessionDep, current_user: CurrentUser) -> dict[str, Any]:
+        reminders = session.exec(select(Reminder)).all()  # no WHERE user_id: RLS must filter
+        completions = session.exec(select(TaskCompletion)).all()
+        return {
+            "reminder_owners": sorted({str(r.user_id) for r in reminders}),
+            "completion_owners": sorted({str(c.user_id) for c in completions}),
+        }
 
     @app.get("/probe/anonymous")
     def anonymous(session: SessionDep) -> dict[str, int]:
@@ -225,7 +237,7 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
                 text(
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
                     "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', 'lists',"
-                    " 'idempotency_keys')"
+                    " 'idempotency_keys', 'reminders', 'task_completions')"
                 )
             ).all()
             policies = {
@@ -398,3 +410,33 @@ def test_the_request_transaction_carries_the_timeout_and_the_user(
         body = client.get("/probe/settings", headers=owner.headers).json()
     assert body["timeout"] == "4321ms"
     assert body["user_id"] == body["caller"]
+
+
+def test_reminders_and_completions_obey_row_level_security(
+    rls_client: TestClient, rls_database: RlsDatabase
+) -> None:
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    past = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    fired = []
+    for account in (alice, bob):
+        task = make_task(client, account, due="2026-12-01", recurrence="FREQ=DAILY")
+        done = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=account.headers)
+        assert done.json()["due"] == "2026-12-02"
+        reminder = client.post(
+            f"/api/v1/tasks/{task['id']}/reminders", json={"at": past}, headers=account.headers
+        )
+        assert reminder.status_code == 201, reminder.text
+        fired.append(uuid.UUID(reminder.json()["id"]))
+    seen = client.get("/probe/unscoped-reminders", headers=alice.headers).json()
+    assert seen == {"reminder_owners": [alice.id], "completion_owners": [alice.id]}
+    # The scheduler runs as the same role, across users, through migration 0012's policies.
+    engine = create_engine(normalize_database_url(rls_database.app_url))
+    try:
+        result = fire_due_reminders(engine, grace=timedelta(hours=1))
+        with engine.connect() as conn:
+            # Without the job setting, the role sees no reminders at all.
+            assert conn.execute(sa_select(Reminder.id)).all() == []  # type: ignore[call-overload]
+    finally:
+        engine.dispose()
+    assert set(fired) <= set(result.fired)

@@ -76,6 +76,37 @@ def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
     return None
 
 
+def _worker(_args: argparse.Namespace) -> int:
+    """The background jobs (reminders) in the foreground, until SIGTERM or Ctrl-C."""
+    import logging.config
+
+    from app.core.logging import logging_config
+    from app.database import create_db_engine
+    from app.jobs.runner import JobRunner, reminder_jobs
+
+    settings = get_settings()
+    logging.config.dictConfig(logging_config(settings))
+    engine = create_db_engine(settings)
+    try:
+        migrate.check_up_to_date(engine)
+    except migrate.SchemaOutOfDate as exc:
+        print(f"tasks-api: refusing to start: {exc}", file=sys.stderr)
+        engine.dispose()
+        return 1
+    runner = JobRunner(reminder_jobs(settings, engine))
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        runner.stop(timeout=0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        runner.run()
+    finally:
+        engine.dispose()
+    return 0
+
+
 def _migrate(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.action == "downgrade":
@@ -168,6 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="overrides LOG_LEVEL",
     )
     serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser(
+        "worker",
+        help="run the background jobs (reminders) without serving HTTP",
+        description="Fire due reminders, every REMINDER_SCHEDULER_INTERVAL_SECONDS, until "
+        "SIGTERM. Run any number of these beside servers started with "
+        "REMINDER_SCHEDULER_ENABLED=false: each reminder fires once.",
+    )
+    worker.set_defaults(func=_worker)
 
     mig = sub.add_parser("migrate", help="upgrade (default) or downgrade the database schema")
     mig.add_argument("action", nargs="?", choices=["upgrade", "downgrade"], default="upgrade")

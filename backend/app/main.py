@@ -42,6 +42,8 @@ from app.routers import (
     health,
     lists,
     metrics,
+    recurrence,
+    reminders,
     tags,
     tasks,
     trash,
@@ -63,6 +65,10 @@ TAGS = [
     {"name": "tags", "description": "Your tags, created on the fly from task `tags`."},
     {"name": "lists", "description": "Your lists. Every task is in one; new ones in the Inbox."},
     {"name": "trash", "description": "Deleted tasks: restore them or delete them for good."},
+    {
+        "name": "reminders",
+        "description": "Reminders of your tasks: at a moment, or before the due.",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": compat.TAG, "description": compat.TAG_DESCRIPTION},
 ]
@@ -129,10 +135,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         listener = account_listener(settings, authenticator)
         if listener is not None:
             listener.start()
+        # Purges (issue 16, 17) and reminders (issue 19, unless REMINDER_SCHEDULER_ENABLED=false:
+        # `tasks-api worker` runs them apart).
         jobs = JobRunner(server_jobs(settings, engine))
         jobs.start()
         yield
-        jobs.stop()
+        await anyio.to_thread.run_sync(jobs.stop)
         if listener is not None:
             listener.stop()
         app.state.rate_limiter.close()
@@ -196,7 +204,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     if settings.local_accounts_enabled:
         app.include_router(auth.router)
-    for module in (users, tasks, batch, tags, lists, trash, health, docs, metrics):
+    for module in (
+        users,
+        tasks,
+        batch,
+        recurrence,
+        reminders,
+        tags,
+        lists,
+        trash,
+        health,
+        docs,
+        metrics,
+    ):
         app.include_router(module.router)
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:

@@ -127,6 +127,13 @@ builders.complete = function()
   return wrk.format("POST", base .. "/" .. item[2] .. "/complete", auth(item[1]))
 end
 
+-- A recurring task moves to its next due on every complete, so the pool is reused (<reads>
+-- is the recurring pool for this scenario).
+builders.complete_recurring = function()
+  local item = random_item()
+  return wrk.format("POST", base .. "/" .. item[2] .. "/complete", auth(item[1]))
+end
+
 builders.delete = function()
   local item = next_item()
   return wrk.format("DELETE", base .. "/" .. item[2], auth(item[1]))

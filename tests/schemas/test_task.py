@@ -25,6 +25,8 @@ class Row(NamedTuple):
     updated_at: datetime
     list_id: uuid.UUID
     version: int
+    recurrence: str | None
+    recurrence_basis: str
 
 
 # UTC as the drivers hand it back: psycopg2's fixed offset zero, or datetime.UTC.
@@ -50,6 +52,8 @@ def rows(draw: st.DrawFn) -> Row:
         updated_at=draw(moments),
         list_id=draw(st.uuids()),
         version=draw(st.integers(1, 2**31 - 1)),
+        recurrence=draw(st.none() | st.sampled_from(["FREQ=DAILY", "FREQ=MONTHLY;BYDAY=-1FR"])),
+        recurrence_basis=draw(st.sampled_from(["due", "completion"])),
     )
 
 

@@ -193,6 +193,15 @@ class Settings(BaseSettings):
     responses (one at a time across processes and instances). 0: never; run
     `tasks-api purge` from cron instead."""
 
+    reminder_scheduler_enabled: bool = True
+    """Fire due reminders from a thread of each server process. Set `false` where
+    `tasks-api worker` runs the scheduler apart (several schedulers are safe, only wasteful)."""
+    reminder_scheduler_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How often the scheduler looks for due reminders: a reminder fires at most this late."""
+    reminder_grace_minutes: int = Field(default=60, ge=0)
+    """A reminder found more than this late (the scheduler was not running when it came due)
+    is marked missed instead of fired."""
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:

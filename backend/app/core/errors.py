@@ -56,6 +56,43 @@ class TagNotFound(NotFound):
     detail = "Tag not found."
 
 
+class ReminderNotFound(NotFound):
+    detail = "Reminder not found."
+
+
+class InvalidField(DomainError):
+    """A body field that is valid alone but not with the task's state (a recurrence on a task
+    without a due): the same 422 as a validation error, naming the field."""
+
+    status = 422
+    type_ = "/problems/validation-error"
+    title = "Validation failed"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"Invalid request: {field}")
+        self.field = field
+        self.message = message
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "errors": [{"loc": ["body", self.field], "msg": self.message, "type": "value_error"}]
+        }
+
+
+class NotRecurring(DomainError):
+    status = 409
+    type_ = "/problems/not-recurring"
+    title = "Task does not recur"
+    detail = "The task has no recurrence, or its series is over."
+
+
+class TooManyReminders(DomainError):
+    status = 409
+    type_ = "/problems/too-many-reminders"
+    title = "Too many reminders"
+    detail = "A task has at most 10 reminders; delete one first."
+
+
 class TagNameTaken(DomainError):
     status = 409
     type_ = "/problems/tag-name-taken"

@@ -2,6 +2,7 @@
 
 from app.models.base import UTCDateTime
 from app.models.idempotency import IdempotencyKey
+from app.models.reminder import Reminder, TaskCompletion
 from app.models.tag import Tag, TaskTag
 from app.models.task import Task
 from app.models.task_list import TaskList
@@ -11,8 +12,10 @@ from app.models.user import User
 __all__ = [
     "IdempotencyKey",
     "RefreshToken",
+    "Reminder",
     "Tag",
     "Task",
+    "TaskCompletion",
     "TaskList",
     "TaskTag",
     "UTCDateTime",

@@ -1,5 +1,5 @@
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import cast
 
 from sqlalchemy import (
@@ -9,8 +9,10 @@ from sqlalchemy import (
     Index,
     Integer,
     SmallInteger,
+    String,
     Table,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -71,6 +73,21 @@ class Task(SQLModel, table=True):
     version: int = Field(
         default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
     )
+    # Recurrence (issue 19; app.core.recurrence says what each holds). The canonical RRULE,
+    # or NULL for a task that does not recur; a recurring task always has a due.
+    recurrence: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    # `due` or `completion`: what the next due follows.
+    recurrence_basis: str = Field(
+        default="due", sa_column=Column(String(10), nullable=False, server_default="due")
+    )
+    # Occurrences completed or skipped before the current due (for COUNT); 0 when the due or
+    # the rule is set by hand.
+    recurrence_done: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    # A timed series' wall time of day in the user's zone, kept once the task first advanced
+    # (a DST gap may have moved one due); NULL: the current due's own wall time.
+    recurrence_time: time | None = Field(default=None, sa_column=Column(Time, nullable=True))
 
 
 # The table behind Task, for SQLAlchemy Core statements on the hot paths.

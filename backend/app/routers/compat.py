@@ -40,6 +40,7 @@ from app.routers.safe_writes import (
 from app.schemas.common import problem_responses
 from app.schemas.task import CompatTask, CompatTaskCreate, CompatTaskUpdate, CompleteRequest
 from app.schemas.task_query import Cursor, TaskQuery
+from app.services import completions as completion_service
 from app.services import tasks as task_service
 from app.services import trash as trash_service
 from app.services.tasks import TaskView
@@ -212,6 +213,7 @@ def compat_update_task(
         task_id=task_uuid(task_id),
         task_in=task_in,
         expected=if_match(request),
+        zone=current_user.timezone,
     )
     response.headers.update(etag_header(view.task.version))
     return _public(view)
@@ -261,12 +263,23 @@ def compat_complete_task(
 ) -> CompatTask:
     """No body: toggle completion. `{"completed": true|false}`: set it (safe to retry)."""
     completed = (not task.completed) if body is None else body.completed
-    view = task_service.set_completed(
-        session=session,
-        user_id=current_user.id,
-        task_id=task.id,
-        completed=completed,
-        expected=if_match(request),
-    )
+    expected = if_match(request)
+    if completed:
+        # A recurring task moves on to its next occurrence, as through /api/v1.
+        view = completion_service.complete_task(
+            session=session,
+            user_id=current_user.id,
+            task_id=task.id,
+            zone=current_user.timezone,
+            expected=expected,
+        )
+    else:
+        view = task_service.set_completed(
+            session=session,
+            user_id=current_user.id,
+            task_id=task.id,
+            completed=False,
+            expected=expected,
+        )
     response.headers.update(etag_header(view.task.version))
     return _public(view)

@@ -2,7 +2,7 @@ import uuid
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from sqlmodel import Session
 
 from app.core.etags import strong_etag
@@ -31,6 +31,7 @@ from app.routers.safe_writes import (
     precondition_responses,
 )
 from app.schemas.common import problem_responses
+from app.schemas.recurrence import OccurrenceRef
 from app.schemas.task import (
     TaskCreate,
     TaskPage,
@@ -40,6 +41,7 @@ from app.schemas.task import (
     task_document,
 )
 from app.schemas.task_query import CountPair, TagCount, TaskStats, query_parameters
+from app.services import completions as completion_service
 from app.services import tags as tag_service
 from app.services import tasks as task_service
 from app.services import trash as trash_service
@@ -81,8 +83,9 @@ def _task(session: Session, view: TaskView, status_code: int = 200, **headers: s
     return _json(session, _document(view), status_code, **headers, **etag_header(view.task.version))
 
 
-# For the other task routers (the trash): the same rendering.
+# For the other task routers (the trash, recurrence): the same rendering.
 json_response = _json
+task_response = _task
 
 
 @router.get(
@@ -228,6 +231,7 @@ def update_task(
         task_id=task_uuid(task_id),
         task_in=task_in,
         expected=if_match(request),
+        zone=current_user.timezone,
     )
     return _task(session, view)
 
@@ -254,6 +258,7 @@ def replace_task(
         task_id=task_uuid(task_id),
         task_in=task_in,
         expected=if_match(request),
+        zone=current_user.timezone,
     )
     return _task(session, view)
 
@@ -289,14 +294,35 @@ def delete_task(
     "/{task_id}/complete",
     summary="Mark a task done",
     response_model=TaskPublic,
-    responses=_CONDITIONAL_POST,
+    dependencies=[Depends(require_json)],
+    responses=merge_responses(_CONDITIONAL_POST, problem_responses(400, 413, 415, 422)),
     openapi_extra={"parameters": [IF_MATCH, IDEMPOTENCY_KEY]},
 )
 def complete_task(
-    task_id: TaskId, session: SessionDep, current_user: CurrentUser, request: Request
+    task_id: TaskId,
+    session: SessionDep,
+    current_user: CurrentUser,
+    request: Request,
+    occurrence: Annotated[OccurrenceRef | None, Body()] = None,
 ) -> Response:
-    """Mark a task done. Safe to retry: completing a completed task changes nothing."""
-    return _set_completed(request, session, current_user.id, task_id, completed=True)
+    """Mark a task done. Safe to retry: completing a completed task changes nothing. A
+    recurring task records the completion and moves on to its next due, staying open (it
+    closes after its last occurrence); send `{"due": ...}`, the due you saw, and a retry
+    completes that occurrence once."""
+    expected = if_match(request)
+
+    def write() -> Response:
+        view = completion_service.complete_task(
+            session=session,
+            user_id=current_user.id,
+            task_id=task_uuid(task_id),
+            zone=current_user.timezone,
+            seen_due=occurrence.due if occurrence is not None else None,
+            expected=expected,
+        )
+        return _task(session, view)
+
+    return idempotent(request, session, current_user.id, occurrence, write)
 
 
 @router.post(

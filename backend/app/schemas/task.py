@@ -5,6 +5,14 @@ from typing import Annotated, Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.schemas.common import JSON_STRING, Description, StrictInput, Title, not_nullable
+from app.schemas.recurrence import (
+    BASIS_HELP,
+    RECURRENCE_EXAMPLES,
+    RECURRENCE_HELP,
+    Recurrence,
+    RecurrenceBasis,
+    RecurrenceBasisName,
+)
 from app.schemas.task_query import Cursor
 from app.schemas.values import DUE_EXAMPLES, Due, Priority, PriorityName, TagName, tag_key
 
@@ -65,6 +73,12 @@ class CompatTaskCreate(_TaskInput):
     tags: list[TagName] = Field(
         default_factory=list, description=_TAGS_HELP, json_schema_extra={"maxItems": 20}
     )
+    recurrence: Recurrence | None = Field(
+        default=None, description=RECURRENCE_HELP, examples=RECURRENCE_EXAMPLES
+    )
+    recurrence_basis: RecurrenceBasisName = Field(
+        default=RecurrenceBasis.due, description=BASIS_HELP
+    )
 
     _merge = field_validator("tags")(_merge_tags)
 
@@ -107,13 +121,21 @@ class CompatTaskUpdate(_TaskInput):
         description="Replaces the task's tags; `[]` removes them all. At most 20.",
         json_schema_extra=_not_nullable_list,
     )
+    recurrence: Recurrence | None = Field(
+        default=None,
+        description="`null` stops the recurrence. Setting it restarts the series at the due.",
+        examples=RECURRENCE_EXAMPLES,
+    )
+    recurrence_basis: RecurrenceBasisName | None = Field(
+        default=None, description="Cannot be null. " + BASIS_HELP, json_schema_extra=not_nullable
+    )
 
     @field_validator("tags")
     @classmethod
     def _merge(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else _merge_tags(value)
 
-    @field_validator("title", "completed", "priority", "tags")
+    @field_validator("title", "completed", "priority", "tags", "recurrence_basis")
     @classmethod
     def _not_null(cls, value: object) -> object:
         # Only runs for values the client sent, so an explicit null lands here.
@@ -167,6 +189,10 @@ class TaskFields(Protocol):
     def list_id(self) -> uuid.UUID: ...
     @property
     def version(self) -> int: ...
+    @property
+    def recurrence(self) -> str | None: ...
+    @property
+    def recurrence_basis(self) -> str: ...
 
 
 class CompatTask(BaseModel):
@@ -182,6 +208,8 @@ class CompatTask(BaseModel):
                     "created_at": "2026-11-24T09:30:00Z",
                     "updated_at": "2026-11-24T09:30:00Z",
                     "version": 1,
+                    "recurrence": None,
+                    "recurrence_basis": "due",
                 }
             ]
         },
@@ -205,6 +233,11 @@ class CompatTask(BaseModel):
         'number in quotes (`"3"`); send it back in `If-Match` to write only over what you read.',
         ge=1,
     )
+    recurrence: str | None = Field(
+        description="The RRULE in canonical form; null for a task that does not recur.",
+        examples=RECURRENCE_EXAMPLES,
+    )
+    recurrence_basis: RecurrenceBasis = Field(description=BASIS_HELP)
 
     @classmethod
     def from_task(cls, task: "TaskFields", tags: list[str]) -> "CompatTask":
@@ -220,6 +253,8 @@ class CompatTask(BaseModel):
             created_at=task.created_at,
             updated_at=task.updated_at,
             version=task.version,
+            recurrence=task.recurrence,
+            recurrence_basis=RecurrenceBasis(task.recurrence_basis),
         )
 
 
@@ -234,6 +269,8 @@ class TaskPublic(CompatTask):
                     "created_at": "2026-11-24T09:30:00Z",
                     "updated_at": "2026-11-24T09:30:00Z",
                     "version": 1,
+                    "recurrence": None,
+                    "recurrence_basis": "due",
                     "list_id": "3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10",
                 }
             ]
@@ -269,6 +306,8 @@ def task_document(task: "TaskFields", tags: list[str]) -> dict[str, Any]:
         "created_at": task.created_at,
         "updated_at": task.updated_at,
         "version": task.version,
+        "recurrence": task.recurrence,
+        "recurrence_basis": task.recurrence_basis,
         "list_id": task.list_id,
     }
 

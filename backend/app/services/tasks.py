@@ -4,6 +4,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
+from datetime import time as TimeOfDay
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -32,7 +33,9 @@ from app.schemas.task import CompatTaskCreate, CompatTaskUpdate, TaskFields, Tas
 from app.schemas.task_query import TaskQuery
 from app.schemas.values import Priority
 from app.services import lists as list_service
+from app.services import reminders as reminder_service
 from app.services import tags as tag_service
+from app.services import task_recurrence
 from app.services.cursors import encode_cursor, query_fingerprint
 from app.services.task_filters import (
     ListShape,
@@ -88,6 +91,10 @@ class ShownTask(NamedTuple):
     list_id: uuid.UUID
     deleted_at: datetime | None
     version: int
+    recurrence: str | None
+    recurrence_basis: str
+    recurrence_done: int
+    recurrence_time: TimeOfDay | None
 
 
 assert list(ShownTask._fields) == [column.name for column in _SHOWN]  # noqa: S101
@@ -198,6 +205,10 @@ class TaskRecord(NamedTuple):
     updated_at: datetime
     list_id: uuid.UUID
     deleted_at: datetime | None
+    recurrence: str | None
+    recurrence_basis: str
+    recurrence_done: int
+    recurrence_time: TimeOfDay | None
     version: int = 1
 
 
@@ -240,6 +251,7 @@ def create_task(
 ) -> TaskView:
     """Create a task in list_id, or in the Inbox. A list the user does not have is a 422
     naming list_id (the composite foreign key refuses it)."""
+    task_recurrence.check_new(task_in)
     if list_id is None and session.in_transaction():
         # Inside the caller's transaction a failed INSERT would take the caller's work down
         # with it (the retry below rolls back): make sure of the Inbox first instead.
@@ -273,6 +285,7 @@ def _create_task(
         "deleted_at": None,
         "version": 1,
         **_due_values(task_in.due),
+        **task_recurrence.new_values(task_in),
     }
     if task_in.tags:
         database.begin(session)  # the task and its tags commit together
@@ -308,6 +321,7 @@ class _UpdateShape(NamedTuple):
     only_if_completed_is: bool | None  # a condition on the old row, or None
     tags_returned: bool
     expected_versions: int = 0  # If-Match: how many versions may be current (0: no check)
+    only_if_not_recurring: bool = False
 
 
 @cache
@@ -329,6 +343,9 @@ def _update_statement(shape: _UpdateShape) -> Any:
         )
     # Every write is a new version, counted by the database itself (no read first).
     values["version"] = TASKS.c.version + 1
+    if "recurrence_done" in values:
+        # Setting the same due (and rule) again keeps the series' place (issue 19).
+        values.update(task_recurrence.keep_series_if_unchanged(values))
     # Not named like a column: those names are reserved for the SET clause.
     where = [
         TASKS.c.id == bindparam("the_task"),
@@ -340,6 +357,8 @@ def _update_statement(shape: _UpdateShape) -> Any:
     if shape.expected_versions:
         # If-Match in the same statement as the write: no window between check and write.
         where.append(versions_condition(shape.expected_versions))
+    if shape.only_if_not_recurring:
+        where.append(TASKS.c.recurrence.is_(None))
     statement = update(TASKS).where(*where).values(values).returning(*_SHOWN)
     if shape.tags_returned:
         statement = statement.returning(_tag_names_column(shape.dialect))
@@ -354,6 +373,7 @@ def _run_update(
     values: dict[str, Any],
     only_if_completed_is: bool | None = None,
     expected: Expected = None,
+    only_if_not_recurring: bool = False,
 ) -> Any:
     """The updated row (with its tag names on PostgreSQL), or None if nothing matched."""
     if expected == ():
@@ -367,6 +387,7 @@ def _run_update(
         only_if_completed_is,
         tags_returned,
         len(expected) if expected is not None else 0,
+        only_if_not_recurring,
     )
     params = {f"new_{name}": value for name, value in values.items()}
     params.update(the_task=task_id, the_owner=user_id)
@@ -383,12 +404,14 @@ def _update(
     values: dict[str, Any],
     tags: list[str] | None,
     expected: Expected = None,
+    zone: str = "UTC",
 ) -> TaskView:
     """One UPDATE of the user's task (404 if it matches nothing: missing, another user's, or
     deleted meanwhile; 412 if If-Match names another version); new tags are set in the same
-    transaction."""
-    if tags is not None:
-        database.begin(session)  # the fields and the tags commit together
+    transaction, and so are the times of its relative reminders when the due changes."""
+    due_set = "due_sort" in values
+    if tags is not None or due_set:
+        database.begin(session)  # the fields, tags and reminders commit together
     try:
         row = _run_update(
             session, user_id=user_id, task_id=task_id, values=values, expected=expected
@@ -410,8 +433,11 @@ def _update(
         names = tag_service.tag_names_for_tasks(
             session=session, user_id=user_id, task_ids=[task_id]
         )[task_id]
+    task = ShownTask._make(row[:_TASK_COLUMNS])
+    if due_set:
+        reminder_service.follow_due(session=session, user_id=user_id, task=task, zone=zone)
     database.commit(session)
-    return TaskView(ShownTask._make(row[:_TASK_COLUMNS]), names)
+    return TaskView(task, names)
 
 
 def update_task(
@@ -421,6 +447,7 @@ def update_task(
     task_id: uuid.UUID,
     task_in: CompatTaskUpdate,
     expected: Expected = None,
+    zone: str = "UTC",
 ) -> TaskView:
     """Change the fields sent; the others stay."""
     changes = task_in.model_dump(exclude_unset=True)
@@ -428,8 +455,10 @@ def update_task(
         return checked_view(
             get_task_view(session=session, user_id=user_id, task_id=task_id), expected
         )
+    task_recurrence.check_update(session=session, user_id=user_id, task_id=task_id, task_in=task_in)
     now = utcnow()
     values: dict[str, Any] = {"updated_at": now}
+    values.update(task_recurrence.update_values(changes))  # pops the recurrence fields
     if "completed" in changes:
         values.update(_completed_values(changes.pop("completed"), now))
     if "priority" in changes:
@@ -440,7 +469,13 @@ def update_task(
     tags: list[str] | None = changes.pop("tags", None)
     values.update(changes)  # title, description, list_id
     return _update(
-        session, user_id=user_id, task_id=task_id, values=values, tags=tags, expected=expected
+        session,
+        user_id=user_id,
+        task_id=task_id,
+        values=values,
+        tags=tags,
+        expected=expected,
+        zone=zone,
     )
 
 
@@ -451,8 +486,10 @@ def replace_task(
     task_id: uuid.UUID,
     task_in: TaskReplace,
     expected: Expected = None,
+    zone: str = "UTC",
 ) -> TaskView:
     """Set every client field; omitted optional ones return to their defaults."""
+    task_recurrence.check_new(task_in)
     now = utcnow()
     values: dict[str, Any] = {
         "title": task_in.title,
@@ -461,6 +498,7 @@ def replace_task(
         "updated_at": now,
         **_due_values(task_in.due),
         **_completed_values(task_in.completed, now),
+        **task_recurrence.new_values(task_in),
     }
     if task_in.list_id is not None:
         values["list_id"] = task_in.list_id
@@ -471,6 +509,7 @@ def replace_task(
         values=values,
         tags=list(task_in.tags),
         expected=expected,
+        zone=zone,
     )
 
 
@@ -481,11 +520,14 @@ def set_completed(
     task_id: uuid.UUID,
     completed: bool,
     expected: Expected = None,
+    only_if_not_recurring: bool = False,
 ) -> TaskView:
     """Complete or reopen. Idempotent: a retry leaves the task (and updated_at) unchanged.
 
     One UPDATE that changes only a task in the other state and returns it (with its tags on
     PostgreSQL); when it matches nothing the task is already in that state (or missing: 404).
+    `only_if_not_recurring` leaves an open recurring task as it is (services.completions
+    advances it instead).
     """
     now = utcnow()
     row = _run_update(
@@ -495,6 +537,7 @@ def set_completed(
         values={**_completed_values(completed, now), "updated_at": now},
         only_if_completed_is=not completed,
         expected=expected,
+        only_if_not_recurring=only_if_not_recurring,
     )
     if row is not None and len(row) > _TASK_COLUMNS:
         view = _view(row)
