@@ -21,6 +21,7 @@ COMMANDS = [
     ["token"],
     ["check"],
     ["worker"],
+    ["purge"],
 ]
 
 

@@ -440,3 +440,53 @@ def test_reminders_and_completions_obey_row_level_security(
     finally:
         engine.dispose()
     assert set(fired) <= set(result.fired)
+
+
+def test_safe_writes_under_row_level_security(rls_client: TestClient) -> None:
+    """Issue 17 as the app's ordinary role: a conditional read answered 304 is still one call;
+    an If-Match write is one call too; a keyed create stores its response under the policies
+    and replays it; another user's key is another key. The round trips are recorded here."""
+    owner = make_account(rls_client, email="safe-writes@example.com")
+    stranger = make_account(rls_client, email="safe-writes-other@example.com")
+    task = make_task(rls_client, owner)
+    url = f"/api/v1/tasks/{task['id']}"
+
+    def conditional_read() -> None:
+        response = rls_client.get(url, headers={**owner.headers, "If-None-Match": '"1"'})
+        assert response.status_code == 304
+
+    assert len(_statements_of(rls_client, conditional_read)) == 1
+
+    def conditional_write() -> None:
+        response = rls_client.patch(
+            url, json={"title": "t"}, headers={**owner.headers, "If-Match": '"1"'}
+        )
+        assert response.status_code == 200
+
+    assert len(_statements_of(rls_client, conditional_write)) == 1
+
+    keyed = {**owner.headers, "Idempotency-Key": "rls-key"}
+
+    def create() -> None:
+        response = rls_client.post("/api/v1/tasks", json={"title": "once"}, headers=keyed)
+        assert response.status_code == 201
+
+    first = _statements_of(rls_client, create)
+    # The settings, the key's lock, its lookup, the task, the stored response; psycopg2 adds
+    # BEGIN and COMMIT (not recorded): seven round trips, against one for a plain create.
+    assert [s.split()[0] for s in first] == ["SELECT", "SELECT", "SELECT", "INSERT", "INSERT"]
+    assert "pg_try_advisory_xact_lock" in first[1]
+    assert "FROM idempotency_keys" in first[2]
+    replay = _statements_of(rls_client, create)
+    assert [s.split()[0] for s in replay] == ["SELECT", "SELECT", "SELECT"]
+    theirs = rls_client.post(
+        "/api/v1/tasks",
+        json={"title": "once"},
+        headers={**stranger.headers, "Idempotency-Key": "rls-key"},
+    )
+    assert theirs.status_code == 201
+    assert "idempotent-replayed" not in theirs.headers
+    titles = [
+        t["title"] for t in rls_client.get("/api/v1/tasks", headers=owner.headers).json()["items"]
+    ]
+    assert titles.count("once") == 1

@@ -92,8 +92,9 @@ def test_if_none_match_never_reveals_another_users_task(client: TestClient, owne
     assert_problem(response, 404)
 
 
-@pytest.mark.parametrize("path", ["/api/v1/tasks", "/api/v1/tasks/stats"])
+@pytest.mark.parametrize("path", ["/api/v1/tasks", "/api/v1/tasks/stats", "/api/{id}/tasks"])
 def test_listing_and_stats_send_a_weak_etag(client: TestClient, owner: Account, path: str) -> None:
+    path = path.format(id=owner.id)
     make_task(client, owner)
     first = client.get(path, headers=owner.headers)
     etag = first.headers["etag"]

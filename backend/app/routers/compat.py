@@ -10,6 +10,7 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from pydantic import TypeAdapter
 
 from app.core.callers import Caller
 from app.core.errors import Forbidden, NotFound
@@ -32,6 +33,7 @@ from app.routers.safe_writes import (
     idempotency_responses,
     idempotent,
     if_match,
+    json_with_weak_etag,
     merge_responses,
     not_modified,
     not_modified_responses,
@@ -57,6 +59,9 @@ _STATUS_FILTER: dict[str, bool | None] = {"all": None, "pending": False, "comple
 _MISMATCH = (403, 404)
 # The spec's sort names, as /api/v1/tasks sort keys (ties broken by id there).
 _SORTS = {"created": "-created_at", "title": "title", "due_date": "due"}
+
+
+_PAGE = TypeAdapter(list[CompatTask])
 
 
 def _public(view: TaskView) -> CompatTask:
@@ -93,13 +98,17 @@ router = APIRouter(
 
 
 @router.get(
-    "", response_model=list[CompatTask], responses=problem_responses(400, 401, 422, *_MISMATCH)
+    "",
+    response_model=list[CompatTask],
+    responses=merge_responses(
+        problem_responses(400, 401, 422, *_MISMATCH), not_modified_responses(200, weak=True)
+    ),
+    openapi_extra={"parameters": [IF_NONE_MATCH]},
 )
 def compat_list_tasks(
     session: SessionDep,
     current_user: CurrentUser,
     request: Request,
-    response: Response,
     status_filter: Annotated[
         Literal["all", "pending", "completed"], Query(alias="status", description="Filter.")
     ] = "all",
@@ -114,7 +123,7 @@ def compat_list_tasks(
     ] = "created",
     limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.")] = 100,
     cursor: Annotated[Cursor | None, Query(description="From the `Link: rel=next` header.")] = None,
-) -> list[CompatTask]:
+) -> Response:
     """List your tasks as a plain array; a `Link: <...>; rel="next"` header means more."""
     query = TaskQuery(
         completed=_STATUS_FILTER[status_filter], sort=_SORTS[sort], limit=limit, cursor=cursor
@@ -122,10 +131,12 @@ def compat_list_tasks(
     views, next_cursor = task_service.list_tasks(
         session=session, user_id=current_user.id, query=query, zone=current_user.timezone
     )
+    headers = {}
     if next_cursor is not None:
         next_url = request.url.include_query_params(cursor=next_cursor)
-        response.headers["Link"] = f'<{next_url.path}?{next_url.query}>; rel="next"'
-    return [_public(view) for view in views]
+        headers["Link"] = f'<{next_url.path}?{next_url.query}>; rel="next"'
+    content = _PAGE.dump_json([_public(view) for view in views])
+    return json_with_weak_etag(request, content, **headers)
 
 
 @router.post(
