@@ -472,9 +472,20 @@ def test_safe_writes_under_row_level_security(rls_client: TestClient) -> None:
         assert response.status_code == 201
 
     first = _statements_of(rls_client, create)
-    # The settings, the key's lock, its lookup, the task, the stored response; psycopg2 adds
-    # BEGIN and COMMIT (not recorded): seven round trips, against one for a plain create.
-    assert [s.split()[0] for s in first] == ["SELECT", "SELECT", "SELECT", "INSERT", "INSERT"]
+    # The settings, the key's lock, its lookup, making sure of the Inbox (a failed INSERT
+    # would abort the key's transaction: services.tasks.create_task), the task, the stored
+    # response; psycopg2 adds BEGIN and COMMIT (not recorded): nine round trips, against one
+    # for a plain create.
+    assert [s.split()[0] for s in first] == [
+        "SELECT",
+        "SELECT",
+        "SELECT",
+        "INSERT",
+        "SELECT",
+        "INSERT",
+        "INSERT",
+    ]
+    assert "INTO lists" in first[3]
     assert "pg_try_advisory_xact_lock" in first[1]
     assert "FROM idempotency_keys" in first[2]
     replay = _statements_of(rls_client, create)
