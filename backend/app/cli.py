@@ -76,6 +76,38 @@ def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
     return None
 
 
+def _worker(_args: argparse.Namespace) -> int:
+    """Background work apart from the server: webhook deliveries until SIGTERM or SIGINT."""
+    import logging.config
+    import threading
+
+    from app.core.logging import logging_config
+    from app.database import create_db_engine
+    from app.jobs.webhook_delivery import run_webhook_worker
+
+    settings = get_settings()
+    logging.config.dictConfig(logging_config(settings))
+    engine = create_db_engine(settings)
+    try:
+        migrate.check_up_to_date(engine)
+    except migrate.SchemaOutOfDate as exc:
+        print(f"tasks-api: refusing to start: {exc}", file=sys.stderr)
+        engine.dispose()
+        return 1
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        run_webhook_worker(settings, engine, stop)
+    finally:
+        engine.dispose()
+    return 0
+
+
 def _migrate(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.action == "downgrade":
@@ -154,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("action", nargs="?", choices=["upgrade", "downgrade"], default="upgrade")
     mig.add_argument("--revision", help="target revision (default: head, or -1 for downgrade)")
     mig.set_defaults(func=_migrate)
+
+    worker = sub.add_parser(
+        "worker",
+        help="deliver webhooks apart from the server (with WEBHOOK_WORKER_ENABLED=false there)",
+    )
+    worker.set_defaults(func=_worker)
 
     spec = sub.add_parser("openapi", help="write the OpenAPI contract")
     spec.add_argument("--output", default=str(DEFAULT_CONTRACT), help="file path, or - for stdout")

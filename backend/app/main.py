@@ -23,7 +23,9 @@ from app.core.errors import install_error_handlers
 from app.core.provider_tokens import ProviderVerifier
 from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
+from app.core.ssrf import system_resolver
 from app.database import create_db_engine, rls_bypass_reason, session_engines
+from app.jobs.webhook_delivery import DeliveryWorker
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.json_depth import JsonDepthMiddleware
 from app.middleware.observability import ObservabilityMiddleware
@@ -33,7 +35,7 @@ from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.openapi import BEARER_SCHEME as BEARER_SCHEME_NAME
 from app.openapi import TasksAPI, refine
 from app.request_session import DatabaseSessionMiddleware
-from app.routers import auth, compat, docs, health, metrics, tags, tasks, users
+from app.routers import auth, compat, docs, health, metrics, tags, tasks, users, webhooks
 
 logger = logging.getLogger("app.main")
 
@@ -48,6 +50,10 @@ TAGS = [
     {"name": "users", "description": "The signed-in user's own profile."},
     {"name": "tasks", "description": "Your tasks. Other users' tasks do not exist for you."},
     {"name": "tags", "description": "Your tags, created on the fly from task `tags`."},
+    {
+        "name": "webhooks",
+        "description": "Be told of changes: signed HTTP callbacks, and their deliveries.",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": compat.TAG, "description": compat.TAG_DESCRIPTION},
 ]
@@ -102,7 +108,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         listener = account_listener(settings, authenticator)
         if listener is not None:
             listener.start()
+        worker = None
+        if settings.webhook_worker_enabled:
+            resolver = getattr(app.state, "webhook_resolver", system_resolver)
+            worker = DeliveryWorker(engine, settings, resolver=resolver)
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
         if listener is not None:
             listener.stop()
         app.state.rate_limiter.close()
@@ -166,7 +179,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     if settings.local_accounts_enabled:
         app.include_router(auth.router)
-    for module in (users, tasks, tags, health, docs, metrics):
+    for module in (users, tasks, tags, webhooks, health, docs, metrics):
         app.include_router(module.router)
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:

@@ -50,6 +50,21 @@ class TagNotFound(NotFound):
     detail = "Tag not found."
 
 
+class WebhookNotFound(NotFound):
+    detail = "Webhook not found."
+
+
+class DeliveryNotFound(NotFound):
+    detail = "Delivery not found."
+
+
+class UnsafeWebhookUrl(DomainError):
+    status = 422
+    type_ = "/problems/unsafe-webhook-url"
+    title = "Webhook URL not allowed"
+    detail = "Webhooks may only be sent to public https:// URLs."
+
+
 class TagNameTaken(DomainError):
     status = 409
     type_ = "/problems/tag-name-taken"

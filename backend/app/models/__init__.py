@@ -5,5 +5,16 @@ from app.models.tag import Tag, TaskTag
 from app.models.task import Task
 from app.models.token import RefreshToken
 from app.models.user import User
+from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
-__all__ = ["RefreshToken", "Tag", "Task", "TaskTag", "UTCDateTime", "User"]
+__all__ = [
+    "RefreshToken",
+    "Tag",
+    "Task",
+    "TaskTag",
+    "UTCDateTime",
+    "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+]

@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from functools import cache
 from typing import Any, NamedTuple
@@ -28,6 +29,7 @@ from app.models.task import TASKS
 from app.schemas.task import TaskCreate, TaskFields, TaskReplace, TaskUpdate
 from app.schemas.task_query import TaskQuery
 from app.schemas.values import Priority
+from app.services import outbox
 from app.services import tags as tag_service
 from app.services.cursors import encode_cursor, query_fingerprint
 from app.services.task_filters import (
@@ -140,6 +142,11 @@ def get_task_view(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -
     return _view(rows[0])
 
 
+def _loader(session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> Callable[[], TaskView]:
+    """The task as it is now, read by the outbox only for a user with webhooks."""
+    return lambda: get_task_view(session=session, user_id=user_id, task_id=task_id)
+
+
 def _due_values(due: date | datetime | None) -> dict[str, Any]:
     """The three due columns for an API `due` value."""
     if isinstance(due, datetime):
@@ -171,6 +178,7 @@ _INSERT = insert(TASKS).values({column.name: bindparam(column.name) for column i
 
 
 def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) -> TaskView:
+    events = outbox.watch(session=session, user_id=user_id)
     now = utcnow()
     record = TaskRecord(
         id=uuid.uuid4(),
@@ -192,6 +200,7 @@ def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) ->
         tags = tag_service.set_task_tags(
             session=session, user_id=user_id, task_id=record.id, names=task_in.tags
         )
+    events.created(record, tags)
     database.commit(session)
     return TaskView(record, tags)
 
@@ -271,6 +280,9 @@ def _update(
 ) -> TaskView:
     """One UPDATE of the user's task (404 if it matches nothing: missing, another user's, or
     deleted meanwhile); new tags are set in the same transaction."""
+    events = outbox.watch(
+        session=session, user_id=user_id, before=_loader(session, user_id, task_id)
+    )
     if tags is not None:
         database.begin(session)  # the fields and the tags commit together
     row = _run_update(session, user_id=user_id, task_id=task_id, values=values)
@@ -287,8 +299,10 @@ def _update(
         names = tag_service.tag_names_for_tasks(
             session=session, user_id=user_id, task_ids=[task_id]
         )[task_id]
+    view = TaskView(ShownTask._make(row[:_TASK_COLUMNS]), names)
+    events.updated(*view)
     database.commit(session)
-    return TaskView(ShownTask._make(row[:_TASK_COLUMNS]), names)
+    return view
 
 
 def update_task(
@@ -338,6 +352,9 @@ def set_completed(
     One UPDATE that changes only a task in the other state and returns it (with its tags on
     PostgreSQL); when it matches nothing the task is already in that state (or missing: 404).
     """
+    events = outbox.watch(
+        session=session, user_id=user_id, before=_loader(session, user_id, task_id)
+    )
     now = utcnow()
     row = _run_update(
         session,
@@ -351,6 +368,7 @@ def set_completed(
         if row is not None and len(row) > _TASK_COLUMNS
         else get_task_view(session=session, user_id=user_id, task_id=task_id)
     )
+    events.updated(*view, completion_only=True)
     database.commit(session)
     return view
 
@@ -365,8 +383,13 @@ _DELETE = (
 def delete_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
     """One DELETE of the user's task; TaskNotFound if it matched nothing (a missing task,
     another user's, or one a concurrent request deleted first: the same 404)."""
+    events = outbox.watch(
+        session=session, user_id=user_id, before=_loader(session, user_id, task_id)
+    )
     # Its tag links go with it (ON DELETE CASCADE); the tags stay.
     deleted = database.run(session, _DELETE, {"task_id": task_id, "user_id": user_id}, prepare=True)
+    if deleted:
+        events.deleted()
     database.commit(session)
     if not deleted:
         raise TaskNotFound

@@ -1,0 +1,208 @@
+"""The webhook outbox: an event is written in the same transaction as the change it describes.
+
+`record_event(session=..., user_id=..., type=..., data=...)` inserts one delivery row per
+enabled webhook of the user subscribed to `type`, in the caller's open transaction: a change
+rolled back takes its deliveries with it, a committed one has them committed too, and the
+delivery worker (app.jobs.webhook_delivery) sends them afterwards. A background job (a
+reminder firing) calls it the same way, inside the transaction that makes its change, on a
+session bound to the user (database.bind_session_to_user) as requests are.
+
+Most users have no webhook, and most writes must not pay for this. Each process remembers,
+per user, whether they have any enabled webhook (`SUBSCRIBERS`): the write paths ask it first
+(`watch`), and only a user with webhooks gets the outbox's transaction and queries. The
+process that changes a webhook forgets its entry at once; other processes may use an answer
+up to `SUBSCRIBERS.ttl_seconds` (1 s) old, so a webhook created in another process starts
+receiving events at most a second after its creation. The authoritative check, which
+webhooks want this event, runs inside the transaction.
+"""
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, insert, select
+from sqlmodel import Session, col
+
+from app import database
+from app.models import Webhook, WebhookDelivery
+from app.models.base import utcnow
+from app.schemas.task import TaskFields, task_document
+
+_ANY_ENABLED = (
+    select(Webhook.id)  # type: ignore[call-overload]
+    .where(
+        col(Webhook.user_id) == bindparam("user_id"),
+        col(Webhook.enabled).is_(True),
+    )
+    .limit(1)
+)
+
+
+class SubscriberCache:
+    """user id -> whether the user has an enabled webhook, for `ttl_seconds`."""
+
+    def __init__(self, *, ttl_seconds: float = 1.0, max_entries: int = 10_000) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: OrderedDict[uuid.UUID, tuple[bool, float]] = OrderedDict()
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    @property
+    def generation(self) -> int:
+        """Take before querying; `put` ignores an answer a `forget` has made stale since."""
+        return self._generation
+
+    def get(self, user_id: uuid.UUID) -> bool | None:
+        with self._lock:
+            entry = self._entries.get(user_id)
+            if entry is None:
+                return None
+            if time.monotonic() - entry[1] >= self.ttl_seconds:
+                del self._entries[user_id]
+                return None
+            return entry[0]
+
+    def put(self, user_id: uuid.UUID, value: bool, *, generation: int) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._entries[user_id] = (value, time.monotonic())
+            self._entries.move_to_end(user_id)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def forget(self, user_id: uuid.UUID) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.pop(user_id, None)
+
+
+SUBSCRIBERS = SubscriberCache()
+
+
+def has_subscriptions(*, session: Session, user_id: uuid.UUID) -> bool:
+    """Whether the user may have a webhook to tell (cached; see the module docstring)."""
+    cached = SUBSCRIBERS.get(user_id)
+    if cached is not None:
+        return cached
+    generation = SUBSCRIBERS.generation
+    found = bool(database.run(session, _ANY_ENABLED, {"user_id": user_id}, prepare=True))
+    SUBSCRIBERS.put(user_id, found, generation=generation)
+    return found
+
+
+def encode_event(*, type: str, data: Any, timestamp: datetime) -> str:
+    """The body of a delivery: `{"type", "timestamp", "data"}`, encoded as the API encodes."""
+    body = {"type": type, "timestamp": timestamp, "data": data}
+    return orjson.dumps(body, option=orjson.OPT_UTC_Z).decode()
+
+
+def record_event(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    type: str,
+    data: Any,
+    now: datetime | None = None,
+) -> int:
+    """Queue `type` for each of the user's enabled webhooks subscribed to it, in the
+    session's current transaction (the caller commits). Returns how many were queued."""
+    if not has_subscriptions(session=session, user_id=user_id):
+        return 0
+    rows = session.execute(
+        select(col(Webhook.id), col(Webhook.events)).where(
+            col(Webhook.user_id) == user_id, col(Webhook.enabled).is_(True)
+        )
+    ).all()
+    targets = [webhook_id for webhook_id, events in rows if type in events]
+    if not targets:
+        return 0
+    now = now or utcnow()
+    payload = encode_event(type=type, data=data, timestamp=now)
+    session.execute(
+        insert(WebhookDelivery),
+        [
+            {
+                "id": uuid.uuid4(),
+                "user_id": user_id,
+                "webhook_id": webhook_id,
+                "event_type": type,
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for webhook_id in targets
+        ],
+    )
+    return len(targets)
+
+
+# A task as a write sees it: its fields and tag names.
+TaskState = tuple[TaskFields, list[str]]
+
+
+class TaskChange:
+    """What one task write announces, for `watch`'s caller to fill in.
+
+    Without webhooks every method does nothing; with them, the write runs in a transaction
+    begun by `watch`, and the event is queued in it before the caller commits.
+    """
+
+    def __init__(
+        self, session: Session | None, user_id: uuid.UUID, before: TaskState | None
+    ) -> None:
+        self._session = session
+        self._user_id = user_id
+        self._before = before
+
+    def _record(self, type: str, task: TaskFields, tags: list[str]) -> None:
+        if self._session is not None:
+            record_event(
+                session=self._session,
+                user_id=self._user_id,
+                type=type,
+                data=task_document(task, tags),
+            )
+
+    def created(self, task: TaskFields, tags: list[str]) -> None:
+        self._record("task.created", task, tags)
+
+    def updated(self, task: TaskFields, tags: list[str], *, completion_only: bool = False) -> None:
+        """`task.completed` or `task.reopened` when the completion changed, else
+        `task.updated`; with `completion_only` (complete/reopen), nothing if it did not."""
+        before = self._before
+        if before is not None and before[0].completed != task.completed:
+            self._record("task.completed" if task.completed else "task.reopened", task, tags)
+        elif not completion_only:
+            self._record("task.updated", task, tags)
+
+    def deleted(self) -> None:
+        """`task.deleted`, carrying the task as it was."""
+        if self._before is not None:
+            self._record("task.deleted", *self._before)
+
+
+_QUIET = TaskChange(None, uuid.UUID(int=0), None)
+
+
+def watch(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    before: Callable[[], TaskState] | None = None,
+) -> TaskChange:
+    """Call first in a task write. For a user with webhooks: begin the transaction the write
+    and its event will share, and read the task as it was (`before`), which tells an update
+    from a completion and is what `task.deleted` carries."""
+    if not has_subscriptions(session=session, user_id=user_id):
+        return _QUIET
+    database.begin(session)
+    return TaskChange(session, user_id, before() if before is not None else None)
