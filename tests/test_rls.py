@@ -6,7 +6,9 @@ uniquely named ordinary login role with only the privileges the app needs, run t
 as that role, and drop both afterwards.
 """
 
+import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,9 +26,10 @@ from sqlmodel import select
 from app import database, migrate
 from app.dependencies import CurrentUser, SessionDep
 from app.main import create_app
-from app.models import RefreshToken, Tag, Task, TaskTag
+from app.models import RefreshToken, Tag, Task, TaskTag, Webhook, WebhookDelivery
 from app.models.task import TASKS
 from tests.conftest import ThrowawayPostgres, make_settings
+from tests.core.webhook_servers import Receiver, serving
 from tests.factories import Account, assert_problem, login, make_account, make_task
 from tests.sql_recorder import recording
 
@@ -110,6 +113,15 @@ def _add_probes(app: FastAPI) -> None:
         # database.run, the one-call path of the hot routes: its settings must scope it too.
         owners = database.run(session, _ALL_TASK_OWNERS, {})
         return {"task_owners": sorted({str(owner) for (owner,) in owners})}
+
+    @app.get("/probe/unscoped-webhooks")
+    def unscoped_webhooks(session: SessionDep, current_user: CurrentUser) -> dict[str, Any]:
+        hooks = session.exec(select(Webhook)).all()  # no WHERE user_id: RLS must filter
+        queued = session.exec(select(WebhookDelivery)).all()
+        return {
+            "webhook_owners": sorted({str(h.user_id) for h in hooks}),
+            "delivery_owners": sorted({str(d.user_id) for d in queued}),
+        }
 
     @app.get("/probe/anonymous")
     def anonymous(session: SessionDep) -> dict[str, int]:
@@ -224,7 +236,8 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
             rows = conn.execute(
                 text(
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
-                    "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags')"
+                    "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', 'webhooks', "
+                    "'webhook_deliveries', 'webhook_attempts')"
                 )
             ).all()
             policies = {
@@ -350,3 +363,32 @@ def test_the_request_transaction_carries_the_timeout_and_the_user(
         body = client.get("/probe/settings", headers=owner.headers).json()
     assert body["timeout"] == "4321ms"
     assert body["user_id"] == body["caller"]
+
+
+def test_webhooks_obey_row_level_security_and_the_worker_sends_for_everyone(
+    rls_database: RlsDatabase, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        rls_database.app_url, tmp_path, webhook_allow_private=True, webhook_poll_seconds=0.05
+    )
+    app = create_app(settings)
+    _add_probes(app)
+    # The lifespan starts the in-server delivery worker, as this ordinary role.
+    with serving(Receiver()) as receiver, TestClient(app) as client:
+        alice, bob = make_account(client), make_account(client)
+        for account in (alice, bob):
+            created = client.post(
+                "/api/v1/webhooks",
+                json={"url": f"http://127.0.0.1:{receiver.port}/ok", "events": ["task.created"]},
+                headers=account.headers,
+            )
+            assert created.status_code == 201, created.text
+            make_task(client, account)
+        seen = client.get("/probe/unscoped-webhooks", headers=alice.headers).json()
+        assert seen == {"webhook_owners": [alice.id], "delivery_owners": [alice.id]}
+        deadline = time.monotonic() + 30
+        while len(receiver.received) < 2:
+            assert time.monotonic() < deadline, "the worker did not deliver both"
+            time.sleep(0.05)
+    assert {json.loads(r.body)["type"] for r in receiver.received} == {"task.created"}
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 2
