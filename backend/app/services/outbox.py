@@ -31,6 +31,7 @@ from sqlmodel import Session, col
 from app import database
 from app.models import Webhook, WebhookDelivery
 from app.models.base import utcnow
+from app.models.task import TASKS
 from app.schemas.task import TaskFields, task_document
 
 _ANY_ENABLED = (
@@ -175,14 +176,19 @@ class TaskChange:
     def created(self, task: TaskFields, tags: list[str]) -> None:
         self._record("task.created", task, tags)
 
-    def updated(self, task: TaskFields, tags: list[str], *, completion_only: bool = False) -> None:
+    def updated(self, task: TaskFields, tags: list[str]) -> None:
         """`task.completed` or `task.reopened` when the completion changed, else
-        `task.updated`; with `completion_only` (complete/reopen), nothing if it did not."""
+        `task.updated`."""
         before = self._before
         if before is not None and before[0].completed != task.completed:
             self._record("task.completed" if task.completed else "task.reopened", task, tags)
-        elif not completion_only:
+        else:
             self._record("task.updated", task, tags)
+
+    def completion(self, task: TaskFields, tags: list[str], *, changed: bool) -> None:
+        """Complete or reopen: the event of the new state, if the write changed it."""
+        if changed:
+            self._record("task.completed" if task.completed else "task.reopened", task, tags)
 
     def deleted(self) -> None:
         """`task.deleted`, carrying the task as it was."""
@@ -197,12 +203,21 @@ def watch(
     *,
     session: Session,
     user_id: uuid.UUID,
+    task_id: uuid.UUID | None = None,
     before: Callable[[], TaskState] | None = None,
 ) -> TaskChange:
     """Call first in a task write. For a user with webhooks: begin the transaction the write
-    and its event will share, and read the task as it was (`before`), which tells an update
-    from a completion and is what `task.deleted` carries."""
+    and its event will share, lock the task (`task_id`, PostgreSQL; SQLite's writers are one
+    at a time already) and read it as it was (`before`): that tells an update from a
+    completion and is what `task.deleted` carries, and the lock keeps two concurrent writes
+    from both reading the same "before"."""
     if not has_subscriptions(session=session, user_id=user_id):
         return _QUIET
     database.begin(session)
+    if task_id is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(TASKS.c.id)
+            .where(TASKS.c.id == task_id, TASKS.c.user_id == user_id)
+            .with_for_update()
+        )
     return TaskChange(session, user_id, before() if before is not None else None)

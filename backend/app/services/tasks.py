@@ -281,7 +281,7 @@ def _update(
     """One UPDATE of the user's task (404 if it matches nothing: missing, another user's, or
     deleted meanwhile); new tags are set in the same transaction."""
     events = outbox.watch(
-        session=session, user_id=user_id, before=_loader(session, user_id, task_id)
+        session=session, user_id=user_id, task_id=task_id, before=_loader(session, user_id, task_id)
     )
     if tags is not None:
         database.begin(session)  # the fields and the tags commit together
@@ -352,9 +352,7 @@ def set_completed(
     One UPDATE that changes only a task in the other state and returns it (with its tags on
     PostgreSQL); when it matches nothing the task is already in that state (or missing: 404).
     """
-    events = outbox.watch(
-        session=session, user_id=user_id, before=_loader(session, user_id, task_id)
-    )
+    events = outbox.watch(session=session, user_id=user_id)
     now = utcnow()
     row = _run_update(
         session,
@@ -368,7 +366,7 @@ def set_completed(
         if row is not None and len(row) > _TASK_COLUMNS
         else get_task_view(session=session, user_id=user_id, task_id=task_id)
     )
-    events.updated(*view, completion_only=True)
+    events.completion(*view, changed=row is not None)
     database.commit(session)
     return view
 
@@ -384,7 +382,7 @@ def delete_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> 
     """One DELETE of the user's task; TaskNotFound if it matched nothing (a missing task,
     another user's, or one a concurrent request deleted first: the same 404)."""
     events = outbox.watch(
-        session=session, user_id=user_id, before=_loader(session, user_id, task_id)
+        session=session, user_id=user_id, task_id=task_id, before=_loader(session, user_id, task_id)
     )
     # Its tag links go with it (ON DELETE CASCADE); the tags stay.
     deleted = database.run(session, _DELETE, {"task_id": task_id, "user_id": user_id}, prepare=True)
