@@ -28,6 +28,7 @@ from app.dependencies import CurrentUser, SessionDep
 from app.main import create_app
 from app.models import RefreshToken, Tag, Task, TaskTag, Webhook, WebhookDelivery
 from app.models.task import TASKS
+from app.services import outbox
 from tests.conftest import ThrowawayPostgres, make_settings
 from tests.core.webhook_servers import Receiver, serving
 from tests.factories import Account, assert_problem, login, make_account, make_task
@@ -392,3 +393,17 @@ def test_webhooks_obey_row_level_security_and_the_worker_sends_for_everyone(
             time.sleep(0.05)
     assert {json.loads(r.body)["type"] for r in receiver.received} == {"task.created"}
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 2
+
+
+def test_a_write_by_a_user_without_webhooks_is_still_one_call(
+    rls_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox costs nothing to a user without webhooks: once the process knows that
+    (outbox.SUBSCRIBERS; its 1 s lifetime is stretched here so the test cannot race it), a
+    create is the same single call as before webhooks existed."""
+    monkeypatch.setattr(outbox.SUBSCRIBERS, "ttl_seconds", 3600.0)
+    owner = make_account(rls_client)
+    make_task(rls_client, owner)  # the first write asks whether the owner has webhooks
+    statements = _statements_of(rls_client, lambda: make_task(rls_client, owner))
+    assert len(statements) == 1, statements
+    assert "INSERT INTO tasks" in statements[0]
