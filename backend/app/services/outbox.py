@@ -22,15 +22,30 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col
 
 from app import database
 from app.models import Webhook, WebhookDelivery
-from app.models.base import utcnow
+from app.models.base import UTCDateTime, utcnow
 from app.models.task import TASKS
 from app.schemas.task import TaskFields, task_document
 
@@ -104,6 +119,50 @@ def encode_event(*, type: str, data: Any, timestamp: datetime) -> str:
     return orjson.dumps(body, option=orjson.OPT_UTC_Z).decode()
 
 
+@cache
+def _queue_statement(dialect: str) -> Any:
+    """One INSERT ... SELECT: a delivery for each of the user's enabled webhooks subscribed to
+    the event, ids made by the database; built once, only bound per call."""
+    if dialect == "postgresql":
+        new_id: Any = func.gen_random_uuid()
+        subscribed: ColumnElement[bool] = cast(col(Webhook.events), JSONB).op("?")(
+            bindparam("event_type", type_=String())
+        )
+    else:
+        # SQLAlchemy stores a UUID on SQLite as 32 hexadecimal digits.
+        new_id = func.lower(func.hex(func.randomblob(16)))
+        members = func.json_each(col(Webhook.events)).table_valued("value")
+        event = bindparam("event_type", type_=String())
+        subscribed = exists(select(literal(1)).select_from(members).where(members.c.value == event))
+    rows = select(
+        new_id,
+        col(Webhook.user_id),
+        col(Webhook.id),
+        bindparam("event_type", type_=String()),
+        bindparam("payload", type_=Text()),
+        literal("pending", String()),
+        literal(0, Integer()),
+        bindparam("now", type_=UTCDateTime()),
+        bindparam("now", type_=UTCDateTime()),
+    ).where(
+        col(Webhook.user_id) == bindparam("user_id", type_=Uuid()),
+        col(Webhook.enabled).is_(True),
+        subscribed,
+    )
+    columns = [
+        "id",
+        "user_id",
+        "webhook_id",
+        "event_type",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ]
+    return insert(WebhookDelivery).from_select(columns, rows)
+
+
 def record_event(
     *,
     session: Session,
@@ -111,39 +170,19 @@ def record_event(
     type: str,
     data: Any,
     now: datetime | None = None,
-) -> int:
+) -> None:
     """Queue `type` for each of the user's enabled webhooks subscribed to it, in the
-    session's current transaction (the caller commits). Returns how many were queued."""
+    session's current transaction (the caller commits)."""
     if not has_subscriptions(session=session, user_id=user_id):
-        return 0
-    rows = session.execute(
-        select(col(Webhook.id), col(Webhook.events)).where(
-            col(Webhook.user_id) == user_id, col(Webhook.enabled).is_(True)
-        )
-    ).all()
-    targets = [webhook_id for webhook_id, events in rows if type in events]
-    if not targets:
-        return 0
+        return
     now = now or utcnow()
-    payload = encode_event(type=type, data=data, timestamp=now)
-    session.execute(
-        insert(WebhookDelivery),
-        [
-            {
-                "id": uuid.uuid4(),
-                "user_id": user_id,
-                "webhook_id": webhook_id,
-                "event_type": type,
-                "payload": payload,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for webhook_id in targets
-        ],
-    )
-    return len(targets)
+    params = {
+        "user_id": user_id,
+        "event_type": type,
+        "payload": encode_event(type=type, data=data, timestamp=now),
+        "now": now,
+    }
+    database.run(session, _queue_statement(session.get_bind().dialect.name), params, prepare=True)
 
 
 # A task as a write sees it: its fields and tag names.
