@@ -163,6 +163,22 @@ def _queue_statement(dialect: str) -> Any:
     return insert(WebhookDelivery).from_select(columns, rows)
 
 
+@cache
+def _with_event(statement: Any) -> Any:
+    """PostgreSQL: `statement` (an INSERT of one row) and the event's INSERT ... SELECT as one
+    statement, the first as a data-modifying CTE: one round trip, one implicit transaction."""
+    return _queue_statement("postgresql").add_cte(statement.cte("changed"))
+
+
+def _event_params(*, user_id: uuid.UUID, type: str, data: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "event_type": type,
+        "payload": encode_event(type=type, data=data, timestamp=now),
+        "now": now,
+    }
+
+
 def record_event(
     *,
     session: Session,
@@ -175,13 +191,7 @@ def record_event(
     session's current transaction (the caller commits)."""
     if not has_subscriptions(session=session, user_id=user_id):
         return
-    now = now or utcnow()
-    params = {
-        "user_id": user_id,
-        "event_type": type,
-        "payload": encode_event(type=type, data=data, timestamp=now),
-        "now": now,
-    }
+    params = _event_params(user_id=user_id, type=type, data=data, now=now or utcnow())
     database.run(session, _queue_statement(session.get_bind().dialect.name), params, prepare=True)
 
 
@@ -260,3 +270,33 @@ def watch(
             .with_for_update()
         )
     return TaskChange(session, user_id, before() if before is not None else None)
+
+
+def insert_task(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    statement: Any,
+    params: dict[str, Any],
+    task: TaskFields,
+    announce: bool,
+) -> TaskChange:
+    """Run a task's INSERT (`statement`, built once) and say how to announce it.
+
+    Without webhooks: the INSERT alone, as before. With them, and `announce` (the task is
+    complete as inserted: no tags to add), on PostgreSQL the INSERT and its `task.created`
+    go in one statement, so a create costs one round trip either way. Otherwise the INSERT
+    joins a transaction, and the caller's `created(...)` queues the event before it commits.
+    """
+    if not has_subscriptions(session=session, user_id=user_id):
+        database.run(session, statement, params, prepare=True)
+        return _QUIET
+    if announce and session.get_bind().dialect.name == "postgresql":
+        event = _event_params(
+            user_id=user_id, type="task.created", data=task_document(task, []), now=task.created_at
+        )
+        database.run(session, _with_event(statement), {**params, **event}, prepare=True)
+        return _QUIET
+    database.begin(session)
+    database.run(session, statement, params, prepare=True)
+    return TaskChange(session, user_id, None)

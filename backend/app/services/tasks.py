@@ -178,7 +178,6 @@ _INSERT = insert(TASKS).values({column.name: bindparam(column.name) for column i
 
 
 def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) -> TaskView:
-    events = outbox.watch(session=session, user_id=user_id)
     now = utcnow()
     record = TaskRecord(
         id=uuid.uuid4(),
@@ -194,7 +193,14 @@ def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) ->
     )
     if task_in.tags:
         database.begin(session)  # the task and its tags commit together
-    database.run(session, _INSERT, record._asdict(), prepare=True)
+    events = outbox.insert_task(
+        session=session,
+        user_id=user_id,
+        statement=_INSERT,
+        params=record._asdict(),
+        task=record,
+        announce=not task_in.tags,
+    )
     tags: list[str] = []
     if task_in.tags:
         tags = tag_service.set_task_tags(
