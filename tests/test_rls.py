@@ -407,3 +407,31 @@ def test_a_write_by_a_user_without_webhooks_is_still_one_call(
     statements = _statements_of(rls_client, lambda: make_task(rls_client, owner))
     assert len(statements) == 1, statements
     assert "INSERT INTO tasks" in statements[0]
+
+
+def test_a_create_with_a_webhook_is_one_call_with_its_event(
+    rls_database: RlsDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The task and its task.created delivery: one statement (a data-modifying CTE), so the
+    create costs the same round trip as without webhooks and commits both or neither."""
+    monkeypatch.setattr(outbox.SUBSCRIBERS, "ttl_seconds", 3600.0)
+    settings = make_settings(
+        rls_database.app_url, tmp_path, webhook_allow_private=True, webhook_worker_enabled=False
+    )
+    client = TestClient(create_app(settings))
+    owner = make_account(client)
+    created = client.post(
+        "/api/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["task.created"]},
+        headers=owner.headers,
+    )
+    assert created.status_code == 201, created.text
+    make_task(client, owner)  # learns that the owner has webhooks
+    statements = _statements_of(client, lambda: make_task(client, owner, title="one call"))
+    assert len(statements) == 1, statements
+    assert "INSERT INTO tasks" in statements[0]
+    assert "INSERT INTO webhook_deliveries" in statements[0]
+    queued = client.get(
+        f"/api/v1/webhooks/{created.json()['id']}/deliveries", headers=owner.headers
+    ).json()
+    assert [d["payload"]["data"]["title"] for d in queued] == ["one call", "A task"]
