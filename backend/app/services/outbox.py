@@ -279,19 +279,24 @@ def insert_task(
     statement: Any,
     params: dict[str, Any],
     task: TaskFields,
-    announce: bool,
+    together: bool,
 ) -> TaskChange:
-    """Run a task's INSERT (`statement`, built once) and say how to announce it.
+    """Run a task's INSERT (`statement`, built once) and say how to announce it; `together`:
+    more statements follow (its tags) that must commit with it, in a transaction begun here.
 
-    Without webhooks: the INSERT alone, as before. With them, and `announce` (the task is
-    complete as inserted: no tags to add), on PostgreSQL the INSERT and its `task.created`
-    go in one statement, so a create costs one round trip either way. Otherwise the INSERT
-    joins a transaction, and the caller's `created(...)` queues the event before it commits.
+    Without webhooks: the INSERT alone, as before. With them, when the task is complete as
+    inserted, on PostgreSQL the INSERT and its `task.created` go in one statement, so a create
+    costs one round trip either way. Otherwise the INSERT starts a transaction, and the
+    caller's `created(...)` queues the event before it commits.
     """
-    if not has_subscriptions(session=session, user_id=user_id):
+    # Asked before any transaction: on SQLite a read first would make the INSERT upgrade a
+    # read transaction, which fails at once ("database is locked") if another writer went
+    # first, instead of waiting for the lock.
+    subscribed = has_subscriptions(session=session, user_id=user_id)
+    if not together and not subscribed:
         database.run(session, statement, params, prepare=True)
         return _QUIET
-    if announce and session.get_bind().dialect.name == "postgresql":
+    if not together and session.get_bind().dialect.name == "postgresql":
         event = _event_params(
             user_id=user_id, type="task.created", data=task_document(task, []), now=task.created_at
         )
@@ -299,4 +304,4 @@ def insert_task(
         return _QUIET
     database.begin(session)
     database.run(session, statement, params, prepare=True)
-    return TaskChange(session, user_id, None)
+    return TaskChange(session, user_id, None) if subscribed else _QUIET

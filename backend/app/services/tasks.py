@@ -191,15 +191,14 @@ def create_task(*, session: Session, user_id: uuid.UUID, task_in: TaskCreate) ->
         updated_at=now,
         **_due_values(task_in.due),
     )
-    if task_in.tags:
-        database.begin(session)  # the task and its tags commit together
+    # With tags, a transaction: the task and its tags commit together.
     events = outbox.insert_task(
         session=session,
         user_id=user_id,
         statement=_INSERT,
         params=record._asdict(),
         task=record,
-        announce=not task_in.tags,
+        together=bool(task_in.tags),
     )
     tags: list[str] = []
     if task_in.tags:
