@@ -10,6 +10,7 @@ the crash and concurrency tests run `tasks-api worker` processes.
 import json
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,14 +23,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from app import migrate
 from app.core.config import Settings
-from app.database import create_db_engine
+from app.database import create_db_engine, session_engines
 from app.jobs.webhook_delivery import DeliveryWorker
 from app.main import create_app
 from app.models.base import utcnow
+from app.schemas.task import TaskUpdate
 from app.services import outbox
+from app.services import tasks as task_service
 from tests.conftest import ThrowawayPostgres, fresh_database_url, make_settings
 from tests.core.webhook_servers import Received, Receiver, serving, signature_valid
 from tests.factories import Account, make_account, make_task
@@ -399,3 +403,65 @@ def test_two_workers_on_postgresql_never_send_one_attempt_twice(
         assert len(ids) == len(set(ids)) == 40, log.read_text()
         assert set(ids) == {msg_id(d) for d in queued}
         assert all(len(d["attempts"]) == 1 for d in queued)
+
+
+def _at_once(stack: Stack, calls: list[Callable[[Session], Any]]) -> None:
+    """Run each call in its own thread and request-like session, released together."""
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+    engine = session_engines(stack.engine).write  # BEGIN IMMEDIATE on SQLite, as requests
+
+    def run(call: Callable[[Session], Any]) -> None:
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                barrier.wait(timeout=10)
+                call(session)
+        except BaseException as exc:  # reported in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+
+
+def test_concurrent_completions_announce_one_completion(
+    stack: Stack, owner: Account, receiver: Receiver
+) -> None:
+    hook = create_webhook(stack, owner, f"http://127.0.0.1:{receiver.port}/ok")
+    user_id = uuid.UUID(owner.id)
+    first = uuid.UUID(make_task(stack.client, owner, title="by /complete")["id"])
+    second = uuid.UUID(make_task(stack.client, owner, title="by PATCH")["id"])
+    _at_once(
+        stack,
+        [
+            lambda session: task_service.set_completed(
+                session=session, user_id=user_id, task_id=first, completed=True
+            )
+            for _ in range(3)
+        ],
+    )
+    _at_once(
+        stack,
+        [
+            lambda session: task_service.update_task(
+                session=session,
+                user_id=user_id,
+                task_id=second,
+                task_in=TaskUpdate.model_validate({"completed": True}),
+            )
+            for _ in range(3)
+        ],
+    )
+    queued = deliveries(stack, owner, hook["id"])
+    events = [(d["event_type"], d["payload"]["data"]["title"]) for d in queued]
+    # Idempotent completes change the task once; PATCHes each change it (updated_at), but
+    # only the first finds it open: each later one reads the state the previous one left.
+    assert sorted(events[2:]) == [
+        ("task.completed", "by /complete"),
+        ("task.completed", "by PATCH"),
+        ("task.updated", "by PATCH"),
+        ("task.updated", "by PATCH"),
+    ]
