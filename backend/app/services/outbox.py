@@ -8,8 +8,9 @@ reminder firing) calls it the same way, inside the transaction that makes its ch
 session bound to the user (database.bind_session_to_user) as requests are.
 
 Most users have no webhook, and most writes must not pay for this. Each process remembers,
-per user, whether they have any enabled webhook (`SUBSCRIBERS`): the write paths ask it first
-(`watch`), and only a user with webhooks gets the outbox's transaction and queries. The
+per user, whether they have any enabled webhook (`SUBSCRIBERS`): the task write paths ask it
+first (`watch`, `insert_task`), and only a user with webhooks gets the outbox's statement (a
+create on PostgreSQL: folded into the INSERT itself) or transaction. The
 process that changes a webhook forgets its entry at once; other processes may use an answer
 up to `SUBSCRIBERS.ttl_seconds` (1 s) old, so a webhook created in another process starts
 receiving events at most a second after its creation. The authoritative check, which
