@@ -308,3 +308,22 @@ def test_test_event_and_resend(client: TestClient, owner: Account, resolver: Fak
         ),
         404,
     )
+
+
+def test_tag_renames_and_deletes_are_announced(
+    client: TestClient, owner: Account, resolver: FakeResolver
+) -> None:
+    hook = create_webhook(client, owner, events=["tag.updated", "tag.deleted"])
+    make_task(client, owner, tags=["work"])
+    [tag] = client.get("/api/v1/tags", headers=owner.headers).json()
+    path = f"/api/v1/tags/{tag['id']}"
+    renamed = client.patch(path, json={"name": "Work"}, headers=owner.headers).json()
+    other = make_account(client)
+    make_task(client, other, tags=["home"])
+    assert_problem(client.delete(path, headers=other.headers), 404)
+    assert client.delete(path, headers=owner.headers).status_code == 204
+    queued = list(reversed(deliveries(client, owner, hook["id"])))
+    assert [(d["event_type"], d["payload"]["data"]) for d in queued] == [
+        ("tag.updated", renamed),
+        ("tag.deleted", renamed),
+    ]

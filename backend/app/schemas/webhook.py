@@ -11,7 +11,13 @@ from app.schemas.common import NO_NUL, StrictInput
 # The events a webhook can subscribe to. A new kind of event is one more name here and one
 # `record_event` call where the change is made (app.services.outbox).
 EventType = Literal[
-    "task.created", "task.updated", "task.completed", "task.reopened", "task.deleted"
+    "task.created",
+    "task.updated",
+    "task.completed",
+    "task.reopened",
+    "task.deleted",
+    "tag.updated",
+    "tag.deleted",
 ]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 # Sent by POST /webhooks/{id}/test only; not subscribable.
