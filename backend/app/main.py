@@ -36,6 +36,7 @@ from app.openapi import BEARER_SCHEME as BEARER_SCHEME_NAME
 from app.openapi import TasksAPI, refine
 from app.request_session import DatabaseSessionMiddleware
 from app.routers import auth, compat, docs, health, metrics, tags, tasks, users, webhooks
+from app.services.outbox import SUBSCRIBERS, WEBHOOKS_CHANNEL
 
 logger = logging.getLogger("app.main")
 
@@ -194,7 +195,8 @@ def account_listener(
     settings: Settings, authenticator: Authenticator
 ) -> notifications.Listener | None:
     """On PostgreSQL, a listener that makes every account change reach this process's
-    authentication cache (see core.callers); None where notifications cannot arrive."""
+    authentication cache (see core.callers), and every webhook change its outbox cache
+    (services.outbox.SUBSCRIBERS); None where notifications cannot arrive."""
     url = settings.database_listen_url or settings.database_url
     if settings.is_sqlite:
         return None
@@ -209,9 +211,12 @@ def account_listener(
     def forget(payload: str) -> None:
         callers.forget(uuid.UUID(payload))
 
+    def forget_webhooks(payload: str) -> None:
+        SUBSCRIBERS.forget(uuid.UUID(payload))
+
     return notifications.Listener(
         notifications.listen_dsn(url),
-        {notifications.ACCOUNTS_CHANNEL: forget},
+        {notifications.ACCOUNTS_CHANNEL: forget, WEBHOOKS_CHANNEL: forget_webhooks},
         on_connected=callers.set_notified,
     )
 

@@ -45,7 +45,7 @@ from app.core.webhook_signing import sign, signing_secrets
 from app.database import session_engines
 from app.models import Webhook, WebhookAttempt, WebhookDelivery
 from app.models.base import UTCDateTime, utcnow
-from app.services.outbox import SUBSCRIBERS
+from app.services.outbox import SUBSCRIBERS, subscriptions_changed
 
 logger = logging.getLogger("app.jobs.webhook_delivery")
 
@@ -251,6 +251,8 @@ def _count_failure(
         )
     if failures != row.consecutive_failures or disable:
         session.execute(update(Webhook).where(owned).values(**values))
+    if disable:
+        subscriptions_changed(session=session, user_id=claim.user_id)
     return disable
 
 

@@ -11,10 +11,11 @@ Most users have no webhook, and most writes must not pay for this. Each process 
 per user, whether they have any enabled webhook (`SUBSCRIBERS`): the task write paths ask it
 first (`watch`, `insert_task`), and only a user with webhooks gets the outbox's statement (a
 create on PostgreSQL: folded into the INSERT itself) or transaction. The
-process that changes a webhook forgets its entry at once; other processes may use an answer
-up to `SUBSCRIBERS.ttl_seconds` (1 s) old, so a webhook created in another process starts
-receiving events at most a second after its creation. The authoritative check, which
-webhooks want this event, runs inside the transaction.
+process that changes a webhook forgets its entry at once; on PostgreSQL the others hear of the
+change by NOTIFY when it commits (normally within milliseconds); an answer is never used
+longer than `SUBSCRIBERS.ttl_seconds` (1 s), the bound on SQLite or while notifications are
+down: a webhook created in another process receives events at most a second later. The
+authoritative check, which webhooks want this event, runs inside the transaction.
 """
 
 import threading
@@ -40,6 +41,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col
@@ -101,6 +103,19 @@ class SubscriberCache:
 
 
 SUBSCRIBERS = SubscriberCache()
+
+# PostgreSQL: a webhook of this user changed (payload: the user id); every server process
+# forgets its cached answer when the change commits (app.main registers the handler).
+WEBHOOKS_CHANNEL = "tasks_api_webhooks"
+_NOTIFY = text(f"SELECT pg_notify('{WEBHOOKS_CHANNEL}', :user_id)")
+
+
+def subscriptions_changed(*, session: Session, user_id: uuid.UUID) -> None:
+    """Call in the transaction that creates, changes, disables or deletes a webhook: this
+    process forgets its answer after the commit (the caller's `SUBSCRIBERS.forget`), the others
+    when the notification arrives with it; the 1 s lifetime is the backstop."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_NOTIFY, {"user_id": str(user_id)})
 
 
 def has_subscriptions(*, session: Session, user_id: uuid.UUID) -> bool:

@@ -28,7 +28,7 @@ from app.core.webhook_signing import ROTATION_OVERLAP, generate_secret
 from app.models import Webhook
 from app.models.base import utcnow
 from app.schemas.webhook import WebhookCreate, WebhookUpdate
-from app.services.outbox import SUBSCRIBERS
+from app.services.outbox import SUBSCRIBERS, subscriptions_changed
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ def create_webhook(
         updated_at=now,
     )
     session.add(webhook)
+    subscriptions_changed(session=session, user_id=user_id)
     session.commit()
     SUBSCRIBERS.forget(user_id)
     return webhook
@@ -137,6 +138,7 @@ def update_webhook(
         webhook.disabled_at = now
     webhook.updated_at = now
     session.add(webhook)
+    subscriptions_changed(session=session, user_id=user_id)
     session.commit()
     SUBSCRIBERS.forget(user_id)
     return webhook
@@ -146,6 +148,7 @@ def delete_webhook(*, session: Session, user_id: uuid.UUID, webhook_id: uuid.UUI
     """Delete the webhook and its deliveries (pending ones are never sent)."""
     webhook = get_webhook(session=session, user_id=user_id, webhook_id=webhook_id)
     session.delete(webhook)
+    subscriptions_changed(session=session, user_id=user_id)
     session.commit()
     SUBSCRIBERS.forget(user_id)
 
