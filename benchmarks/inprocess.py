@@ -23,22 +23,30 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, insert
 
 from app import migrate
 from app.core.config import Settings
 from app.core.security import create_access_token
+from app.core.webhook_signing import generate_secret
 from app.database import normalize_database_url
 from app.main import create_app
+from app.models import Webhook
 from benchmarks import seed
 from benchmarks.run import SECRET, Profile, bench_database, grant_app_role, sample_tasks
 
 USERS = 100
 TASKS_PER_USER = 10
-SCENARIOS = ("healthz", "get", "list", "create", "patch", "complete")
+# create_hooked: a create by a user with one webhook subscribed to task.created (the outbox
+# row is written in the request; delivery is off the request path and off here).
+SCENARIOS = ("healthz", "get", "list", "create", "create_hooked", "patch", "complete")
+# The first half of the users have a webhook; `create` is measured on the others.
+HOOKED_USERS = USERS // 2
 WARM_UP = 200  # requests before measuring: caches, pool, lazily built statements
 
 Message = dict[str, Any]
@@ -94,6 +102,8 @@ def request_for(
     n: int,
 ) -> tuple[str, str, str, bytes]:
     """The n-th request of a scenario: the tasks are visited in turn, each by its owner."""
+    if scenario in ("create", "create_hooked"):
+        pairs = _pairs_for(pairs, hooked=scenario == "create_hooked")
     user, task = pairs[n % len(pairs)]
     token = tokens[user]
     if scenario == "healthz":
@@ -102,7 +112,7 @@ def request_for(
         return "GET", f"/api/v1/tasks/{task}", token, b""
     if scenario == "list":
         return "GET", "/api/v1/tasks", token, b""
-    if scenario == "create":
+    if scenario in ("create", "create_hooked"):
         return "POST", "/api/v1/tasks", token, b'{"title":"In-process benchmark"}'
     if scenario == "patch":
         return "PATCH", f"/api/v1/tasks/{task}", token, b'{"title":"Renamed %d"}' % n
@@ -137,6 +147,24 @@ async def measure(
     return best_cpu, best_wall
 
 
+_SPLIT: dict[tuple[int, bool], list[tuple[uuid.UUID, uuid.UUID]]] = {}
+
+
+def _pairs_for(
+    pairs: list[tuple[uuid.UUID, uuid.UUID]], *, hooked: bool
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """The pairs of the users with (or without) a webhook, computed once, not per request."""
+    key = (id(pairs), hooked)
+    if key not in _SPLIT:
+        _SPLIT[key] = [pair for pair in pairs if (pair[0] in _hooked_users()) == hooked]
+    return _SPLIT[key]
+
+
+@cache
+def _hooked_users() -> frozenset[uuid.UUID]:
+    return frozenset(seed.user_id(i) for i in range(HOOKED_USERS))
+
+
 @contextmanager
 def small_database() -> Iterator[tuple[list[tuple[uuid.UUID, uuid.UUID]], Settings]]:
     """A throwaway PostgreSQL database of 100 users with 10 tasks each, for the API to reach as
@@ -152,6 +180,24 @@ def small_database() -> Iterator[tuple[list[tuple[uuid.UUID, uuid.UUID]], Settin
         with owner.begin() as conn:
             seed.seed_users(conn, USERS)
             seed.seed_tasks(conn, [seed.Block(0, USERS, TASKS_PER_USER)])
+            now = datetime.now(UTC)
+            conn.execute(
+                insert(Webhook),
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "user_id": user_id,
+                        "url": "https://hooks.example.com/bench",
+                        "events": ["task.created"],
+                        "secret": generate_secret(),
+                        "enabled": True,
+                        "consecutive_failures": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for user_id in _hooked_users()
+                ],
+            )
         pairs = [(user, task) for user, task, _ in sample_tasks(owner, USERS * TASKS_PER_USER)]
         owner.dispose()
         settings = Settings(  # type: ignore[call-arg]
@@ -161,6 +207,8 @@ def small_database() -> Iterator[tuple[list[tuple[uuid.UUID, uuid.UUID]], Settin
             environment="production",
             auto_migrate=False,
             rate_limit_enabled=False,
+            # Deliveries would go to hooks.example.com: measured is the request, not sending.
+            webhook_worker_enabled=False,
         )
         yield pairs, settings
 

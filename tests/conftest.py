@@ -216,6 +216,8 @@ DOCS_SERVER_ENV = {
     "RATE_LIMIT_LOGIN_PER_ACCOUNT": "1000/minute",
     "RATE_LIMIT_LOGIN_PER_ADDRESS": "1000/minute",
     "RATE_LIMIT_REGISTER_PER_ADDRESS": "1000/hour",
+    # docs/guides/webhooks.md creates a webhook with a URL on this machine.
+    "WEBHOOK_ALLOW_PRIVATE": "true",
 }
 
 

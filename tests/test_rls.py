@@ -6,7 +6,9 @@ uniquely named ordinary login role with only the privileges the app needs, run t
 as that role, and drop both afterwards.
 """
 
+import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,9 +29,20 @@ from app.database import normalize_database_url
 from app.dependencies import CurrentUser, SessionDep
 from app.jobs.reminders import fire_due_reminders
 from app.main import create_app
-from app.models import RefreshToken, Reminder, Tag, Task, TaskCompletion, TaskTag
+from app.models import (
+    RefreshToken,
+    Reminder,
+    Tag,
+    Task,
+    TaskCompletion,
+    TaskTag,
+    Webhook,
+    WebhookDelivery,
+)
 from app.models.task import TASKS
+from app.services import outbox
 from tests.conftest import ThrowawayPostgres, make_settings
+from tests.core.webhook_servers import Receiver, serving
 from tests.factories import Account, assert_problem, login, make_account, make_task
 from tests.sql_recorder import recording
 
@@ -121,6 +134,15 @@ def _add_probes(app: FastAPI) -> None:
         return {
             "reminder_owners": sorted({str(r.user_id) for r in reminders}),
             "completion_owners": sorted({str(c.user_id) for c in completions}),
+        }
+
+    @app.get("/probe/unscoped-webhooks")
+    def unscoped_webhooks(session: SessionDep, current_user: CurrentUser) -> dict[str, Any]:
+        hooks = session.exec(select(Webhook)).all()  # no WHERE user_id: RLS must filter
+        queued = session.exec(select(WebhookDelivery)).all()
+        return {
+            "webhook_owners": sorted({str(h.user_id) for h in hooks}),
+            "delivery_owners": sorted({str(d.user_id) for d in queued}),
         }
 
     @app.get("/probe/anonymous")
@@ -237,7 +259,8 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
                 text(
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
                     "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', 'lists',"
-                    " 'idempotency_keys', 'reminders', 'task_completions')"
+                    " 'idempotency_keys', 'reminders', 'task_completions', 'webhooks',"
+                    " 'webhook_deliveries', 'webhook_attempts')"
                 )
             ).all()
             policies = {
@@ -501,3 +524,74 @@ def test_safe_writes_under_row_level_security(rls_client: TestClient) -> None:
         t["title"] for t in rls_client.get("/api/v1/tasks", headers=owner.headers).json()["items"]
     ]
     assert titles.count("once") == 1
+
+
+def test_webhooks_obey_row_level_security_and_the_worker_sends_for_everyone(
+    rls_database: RlsDatabase, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        rls_database.app_url, tmp_path, webhook_allow_private=True, webhook_poll_seconds=0.05
+    )
+    app = create_app(settings)
+    _add_probes(app)
+    # The lifespan starts the in-server delivery worker, as this ordinary role.
+    with serving(Receiver()) as receiver, TestClient(app) as client:
+        alice, bob = make_account(client), make_account(client)
+        for account in (alice, bob):
+            created = client.post(
+                "/api/v1/webhooks",
+                json={"url": f"http://127.0.0.1:{receiver.port}/ok", "events": ["task.created"]},
+                headers=account.headers,
+            )
+            assert created.status_code == 201, created.text
+            make_task(client, account)
+        seen = client.get("/probe/unscoped-webhooks", headers=alice.headers).json()
+        assert seen == {"webhook_owners": [alice.id], "delivery_owners": [alice.id]}
+        deadline = time.monotonic() + 30
+        while len(receiver.received) < 2:
+            assert time.monotonic() < deadline, "the worker did not deliver both"
+            time.sleep(0.05)
+    assert {json.loads(r.body)["type"] for r in receiver.received} == {"task.created"}
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 2
+
+
+def test_a_write_by_a_user_without_webhooks_is_still_one_call(
+    rls_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox costs nothing to a user without webhooks: once the process knows that
+    (outbox.SUBSCRIBERS; its 1 s lifetime is stretched here so the test cannot race it), a
+    create is the same single call as before webhooks existed."""
+    monkeypatch.setattr(outbox.SUBSCRIBERS, "ttl_seconds", 3600.0)
+    owner = make_account(rls_client)
+    make_task(rls_client, owner)  # the first write asks whether the owner has webhooks
+    statements = _statements_of(rls_client, lambda: make_task(rls_client, owner))
+    assert len(statements) == 1, statements
+    assert "INSERT INTO tasks" in statements[0]
+
+
+def test_a_create_with_a_webhook_is_one_call_with_its_event(
+    rls_database: RlsDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The task and its task.created delivery: one statement (a data-modifying CTE), so the
+    create costs the same round trip as without webhooks and commits both or neither."""
+    monkeypatch.setattr(outbox.SUBSCRIBERS, "ttl_seconds", 3600.0)
+    settings = make_settings(
+        rls_database.app_url, tmp_path, webhook_allow_private=True, webhook_worker_enabled=False
+    )
+    client = TestClient(create_app(settings))
+    owner = make_account(client)
+    created = client.post(
+        "/api/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["task.created"]},
+        headers=owner.headers,
+    )
+    assert created.status_code == 201, created.text
+    make_task(client, owner)  # learns that the owner has webhooks
+    statements = _statements_of(client, lambda: make_task(client, owner, title="one call"))
+    assert len(statements) == 1, statements
+    assert "INSERT INTO tasks" in statements[0]
+    assert "INSERT INTO webhook_deliveries" in statements[0]
+    queued = client.get(
+        f"/api/v1/webhooks/{created.json()['id']}/deliveries", headers=owner.headers
+    ).json()
+    assert [d["payload"]["data"]["title"] for d in queued] == ["one call", "A task"]

@@ -77,12 +77,14 @@ def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
 
 
 def _worker(_args: argparse.Namespace) -> int:
-    """The background jobs (reminders) in the foreground, until SIGTERM or Ctrl-C."""
+    """Background work apart from the server, until SIGTERM or Ctrl-C: reminders (the job
+    runner, in the foreground) and webhook deliveries (their own threads)."""
     import logging.config
 
     from app.core.logging import logging_config
     from app.database import create_db_engine
     from app.jobs.runner import JobRunner, reminder_jobs
+    from app.jobs.webhook_delivery import DeliveryWorker
 
     settings = get_settings()
     logging.config.dictConfig(logging_config(settings))
@@ -94,14 +96,17 @@ def _worker(_args: argparse.Namespace) -> int:
         engine.dispose()
         return 1
     runner = JobRunner(reminder_jobs(settings, engine))
+    deliveries = DeliveryWorker(engine, settings)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         runner.stop(timeout=0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    deliveries.start()
     try:
         runner.run()
+        deliveries.stop()
     finally:
         engine.dispose()
     return 0
@@ -202,10 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser(
         "worker",
-        help="run the background jobs (reminders) without serving HTTP",
-        description="Fire due reminders, every REMINDER_SCHEDULER_INTERVAL_SECONDS, until "
-        "SIGTERM. Run any number of these beside servers started with "
-        "REMINDER_SCHEDULER_ENABLED=false: each reminder fires once.",
+        help="run the background jobs (reminders, webhook deliveries) without serving HTTP",
+        description="Fire due reminders every REMINDER_SCHEDULER_INTERVAL_SECONDS and deliver "
+        "webhooks, until SIGTERM. Run any number of these beside servers started with "
+        "REMINDER_SCHEDULER_ENABLED=false and WEBHOOK_WORKER_ENABLED=false: each reminder "
+        "fires once, each delivery attempt is made once.",
     )
     worker.set_defaults(func=_worker)
 

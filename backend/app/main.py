@@ -23,8 +23,10 @@ from app.core.errors import install_error_handlers
 from app.core.provider_tokens import ProviderVerifier
 from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
+from app.core.ssrf import system_resolver
 from app.database import create_db_engine, rls_bypass_reason, session_engines
 from app.jobs.runner import JobRunner, server_jobs
+from app.jobs.webhook_delivery import DeliveryWorker
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.json_depth import JsonDepthMiddleware
 from app.middleware.observability import ObservabilityMiddleware
@@ -48,7 +50,9 @@ from app.routers import (
     tasks,
     trash,
     users,
+    webhooks,
 )
+from app.services.outbox import SUBSCRIBERS, WEBHOOKS_CHANNEL
 
 logger = logging.getLogger("app.main")
 
@@ -68,6 +72,10 @@ TAGS = [
     {
         "name": "reminders",
         "description": "Reminders of your tasks: at a moment, or before the due.",
+    },
+    {
+        "name": "webhooks",
+        "description": "Be told of changes: signed HTTP callbacks, and their deliveries.",
     },
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": compat.TAG, "description": compat.TAG_DESCRIPTION},
@@ -136,10 +144,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if listener is not None:
             listener.start()
         # Purges (issue 16, 17) and reminders (issue 19, unless REMINDER_SCHEDULER_ENABLED=false:
-        # `tasks-api worker` runs them apart).
+        # `tasks-api worker` runs them apart); webhook deliveries (issue 21, unless
+        # WEBHOOK_WORKER_ENABLED=false).
         jobs = JobRunner(server_jobs(settings, engine))
         jobs.start()
+        worker = None
+        if settings.webhook_worker_enabled:
+            resolver = getattr(app.state, "webhook_resolver", system_resolver)
+            worker = DeliveryWorker(engine, settings, resolver=resolver)
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
         await anyio.to_thread.run_sync(jobs.stop)
         if listener is not None:
             listener.stop()
@@ -213,6 +229,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         tags,
         lists,
         trash,
+        webhooks,
         health,
         docs,
         metrics,
@@ -231,7 +248,8 @@ def account_listener(
     settings: Settings, authenticator: Authenticator
 ) -> notifications.Listener | None:
     """On PostgreSQL, a listener that makes every account change reach this process's
-    authentication cache (see core.callers); None where notifications cannot arrive."""
+    authentication cache (see core.callers), and every webhook change its outbox cache
+    (services.outbox.SUBSCRIBERS); None where notifications cannot arrive."""
     url = settings.database_listen_url or settings.database_url
     if settings.is_sqlite:
         return None
@@ -246,9 +264,12 @@ def account_listener(
     def forget(payload: str) -> None:
         callers.forget(uuid.UUID(payload))
 
+    def forget_webhooks(payload: str) -> None:
+        SUBSCRIBERS.forget(uuid.UUID(payload))
+
     return notifications.Listener(
         notifications.listen_dsn(url),
-        {notifications.ACCOUNTS_CHANNEL: forget},
+        {notifications.ACCOUNTS_CHANNEL: forget, WEBHOOKS_CHANNEL: forget_webhooks},
         on_connected=callers.set_notified,
     )
 

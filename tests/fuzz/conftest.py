@@ -55,10 +55,20 @@ def fuzz_app(
     pg = request.getfixturevalue("throwaway_postgres") if backend == "postgresql" else None
     url = fresh_database_url(backend, tmp_path_factory, pg)
     migrate.upgrade(url)
-    app_settings = make_settings(url, Path(tmp_path_factory.mktemp("fuzz")))
+    # Fuzzed webhooks never send: no delivery worker, and host names resolve to nothing, so no
+    # lookup or connection leaves this machine (a public IP literal is accepted, never used).
+    app_settings = make_settings(
+        url, Path(tmp_path_factory.mktemp("fuzz")), webhook_worker_enabled=False
+    )
     engine = create_db_engine(app_settings)
-    yield create_app(app_settings, engine)
+    app = create_app(app_settings, engine)
+    app.state.webhook_resolver = _no_resolver
+    yield app
     engine.dispose()
+
+
+def _no_resolver(host: str, port: int) -> list[str]:
+    raise OSError(f"the fuzz tests resolve no names ({host})")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 schedulers on separate engines at once; marks reminders found too late as missed; emits the
 `reminder.fired` event in the firing transaction."""
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,8 +21,9 @@ from app.database import create_db_engine
 from app.jobs import reminders as reminder_jobs
 from app.jobs.runner import fire_reminders
 from app.main import create_app
-from app.models import Reminder, Task, User
+from app.models import Reminder, Task, User, Webhook, WebhookDelivery
 from app.services import lists as list_service
+from app.services import outbox
 from tests.conftest import ThrowawayPostgres, make_settings
 
 GRACE = timedelta(minutes=60)
@@ -248,3 +250,33 @@ def test_the_server_runs_the_scheduler_unless_told_not_to(
     with TestClient(create_app(changed)):
         assert running() is enabled
     assert not running()
+
+
+def test_a_fired_reminder_is_queued_for_the_webhooks_subscribed_to_it(
+    engine: Engine, settings: Settings, owner: Owner
+) -> None:
+    """reminder.fired reaches the webhook outbox (issue 21) through the events hook, in the
+    firing transaction: one delivery for the webhook that asked for it, none for the other."""
+    with Session(engine) as session:
+        for events_wanted in (["reminder.fired"], ["task.created"]):
+            session.add(
+                Webhook(
+                    user_id=owner.user_id,
+                    url="https://hooks.example.com/tasks",
+                    events=events_wanted,
+                    secret="whsec_" + "A" * 32,
+                )
+            )
+        session.commit()
+    outbox.SUBSCRIBERS.forget(owner.user_id)
+    (reminder,) = _reminders(engine, owner, [datetime.now(UTC) - timedelta(minutes=1)])
+    fire_reminders(engine, settings)
+    with Session(engine) as session:
+        queued = session.scalars(
+            select(WebhookDelivery).where(col(WebhookDelivery.user_id) == owner.user_id)
+        ).all()
+    assert [delivery.event_type for delivery in queued] == ["reminder.fired"]
+    payload = json.loads(queued[0].payload)
+    assert payload["type"] == "reminder.fired"
+    assert payload["data"]["reminder_id"] == str(reminder)
+    assert payload["data"]["task_id"] == str(owner.task_id)

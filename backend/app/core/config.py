@@ -202,6 +202,25 @@ class Settings(BaseSettings):
     """A reminder found more than this late (the scheduler was not running when it came due)
     is marked missed instead of fired."""
 
+    webhook_allow_private: bool = False
+    """Let webhooks reach loopback, private, link-local and cloud metadata addresses. Only
+    for tests and on-premises receivers on the same network: anyone who can create a webhook
+    can then make the server POST to internal services."""
+    webhook_disable_after: int = Field(default=50, ge=1)
+    """Consecutive failed delivery attempts after which a webhook is disabled (its owner sees
+    the reason and can enable it again)."""
+    webhook_worker_enabled: bool = True
+    """Run the webhook delivery worker inside each server process. `false` when deliveries
+    are sent by `tasks-api worker` processes of their own."""
+    webhook_worker_threads: int = Field(default=2, ge=1, le=32)
+    """Deliveries one worker process sends at the same time."""
+    webhook_lease_seconds: float = Field(default=60.0, ge=1)
+    """How long a claimed delivery belongs to the worker that claimed it. A worker that dies
+    mid-delivery leaves it to another after this; keep it well above the 5 s attempt
+    timeout."""
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How often an idle worker looks for due deliveries."""
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
@@ -288,6 +307,11 @@ class Settings(BaseSettings):
                 "refusing to start with ENVIRONMENT=production: " + "; ".join(problems)
             )
         return self
+
+    @property
+    def webhook_allow_http(self) -> bool:
+        """Plain `http://` webhook URLs are allowed outside production."""
+        return self.environment is not Environment.production
 
     @property
     def is_sqlite(self) -> bool:

@@ -93,6 +93,21 @@ class TooManyReminders(DomainError):
     detail = "A task has at most 10 reminders; delete one first."
 
 
+class WebhookNotFound(NotFound):
+    detail = "Webhook not found."
+
+
+class DeliveryNotFound(NotFound):
+    detail = "Delivery not found."
+
+
+class UnsafeWebhookUrl(DomainError):
+    status = 422
+    type_ = "/problems/unsafe-webhook-url"
+    title = "Webhook URL not allowed"
+    detail = "Webhooks may only be sent to public https:// URLs."
+
+
 class TagNameTaken(DomainError):
     status = 409
     type_ = "/problems/tag-name-taken"

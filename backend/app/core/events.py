@@ -4,8 +4,8 @@ A change that others may want to hear about (today: `reminder.fired`) is emitted
 code that makes it, inside the transaction that makes it, with that transaction's database
 connection. Subscribers run synchronously in that transaction: a webhook outbox inserts its
 delivery rows there, so an event is stored exactly when its change commits (never for a
-change rolled back, never twice). Nothing subscribes yet: the SSE stream and the webhook
-outbox will, with `subscribe(...)` at start-up.
+change rolled back, never twice). The webhook outbox subscribes (app.jobs.reminders, when it is
+imported); subscribing the same function again changes nothing.
 
 A subscriber must be quick and must not commit; raising rolls the change back with it.
 """
@@ -46,7 +46,8 @@ def subscribe(subscriber: Subscriber) -> Callable[[], None]:
     """Call `subscriber(connection, event)` for every event from now on; returns the function
     that unsubscribes it."""
     with _lock:
-        _subscribers.append(subscriber)
+        if subscriber not in _subscribers:
+            _subscribers.append(subscriber)
 
     def unsubscribe() -> None:
         with _lock:

@@ -28,6 +28,10 @@ from app.database import session_engines
 from app.models import Reminder
 from app.models.base import utcnow
 from app.models.task import TASKS
+from app.services import outbox
+
+# reminder.fired goes to the webhooks subscribed to it (issue 21), in the firing transaction.
+events.subscribe(outbox.queue_event)
 
 logger = logging.getLogger("app.jobs.reminders")
 

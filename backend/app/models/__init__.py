@@ -8,6 +8,7 @@ from app.models.task import Task
 from app.models.task_list import TaskList
 from app.models.token import RefreshToken
 from app.models.user import User
+from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "IdempotencyKey",
@@ -20,4 +21,7 @@ __all__ = [
     "TaskTag",
     "UTCDateTime",
     "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

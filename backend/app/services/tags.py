@@ -19,6 +19,7 @@ from app.models import Tag, Task, TaskTag
 from app.models.base import utcnow
 from app.models.task import TASKS
 from app.schemas.values import tag_key
+from app.services import outbox
 
 
 class TagCounts(NamedTuple):
@@ -179,6 +180,10 @@ def rename_tag(*, session: Session, user_id: uuid.UUID, tag_id: uuid.UUID, name:
     tag.name_key = tag_key(name)
     session.add(tag)
     try:
+        if outbox.has_subscriptions(session=session, user_id=user_id):
+            session.flush()  # the unique key decides before the event is written
+            renamed = get_tag(session=session, user_id=user_id, tag_id=tag_id)
+            _announce(session, user_id, "tag.updated", renamed)
         session.commit()
     except IntegrityError as exc:
         # The unique (user_id, name_key) key decides, so a concurrent rename cannot slip by.
@@ -193,8 +198,17 @@ def rename_tag(*, session: Session, user_id: uuid.UUID, tag_id: uuid.UUID, name:
 def delete_tag(*, session: Session, user_id: uuid.UUID, tag_id: uuid.UUID) -> None:
     """Remove the tag from every task (ON DELETE CASCADE); the tasks stay."""
     _new_versions_for_tagged_tasks(session, user_id, tag_id)
+    subscribed = outbox.has_subscriptions(session=session, user_id=user_id)
+    before = get_tag(session=session, user_id=user_id, tag_id=tag_id) if subscribed else None
     result = session.execute(delete(Tag).where(col(Tag.id) == tag_id, col(Tag.user_id) == user_id))
     if not getattr(result, "rowcount", 0):
         session.rollback()
         raise TagNotFound
+    _announce(session, user_id, "tag.deleted", before)
     session.commit()
+
+
+def _announce(session: Session, user_id: uuid.UUID, type: str, tag: TagCounts | None) -> None:
+    """Queue a tag event (webhooks), the tag as the API shows it, in the open transaction."""
+    if tag is not None:
+        outbox.record_event(session=session, user_id=user_id, type=type, data=tag._asdict())

@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from datetime import time as TimeOfDay
 from functools import cache
@@ -33,9 +33,9 @@ from app.schemas.task import CompatTaskCreate, CompatTaskUpdate, TaskFields, Tas
 from app.schemas.task_query import TaskQuery
 from app.schemas.values import Priority
 from app.services import lists as list_service
+from app.services import outbox, task_recurrence
 from app.services import reminders as reminder_service
 from app.services import tags as tag_service
-from app.services import task_recurrence
 from app.services.cursors import encode_cursor, query_fingerprint
 from app.services.task_filters import (
     ListShape,
@@ -178,6 +178,11 @@ def checked_view(view: TaskView, expected: Expected) -> TaskView:
     return view
 
 
+def _loader(session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> Callable[[], TaskView]:
+    """The task as it is now, read by the outbox only for a user with webhooks."""
+    return lambda: get_task_view(session=session, user_id=user_id, task_id=task_id)
+
+
 def _due_values(due: date | datetime | None) -> dict[str, Any]:
     """The three due columns for an API `due` value."""
     if isinstance(due, datetime):
@@ -287,16 +292,30 @@ def _create_task(
         **_due_values(task_in.due),
         **task_recurrence.new_values(task_in),
     }
-    if task_in.tags:
-        database.begin(session)  # the task and its tags commit together
+    if list_id is None and outbox.has_subscriptions(session=session, user_id=user_id):
+        # Its task.created carries the list: find the Inbox first (only for webhook users).
+        list_id = list_service.ensure_inbox(session=session, user_id=user_id)
     params = {**fields, "the_list": list_id, "inbox_owner": user_id}
-    inserted = database.run(session, _INSERT, params, prepare=True)
-    record = TaskRecord(**fields, list_id=inserted[0][0])
+    # With tags, a transaction: the task and its tags commit together.
+    events, inserted = outbox.insert_task(
+        session=session,
+        user_id=user_id,
+        statement=_INSERT,
+        params=params,
+        task=TaskRecord(**fields, list_id=list_id) if list_id is not None else None,
+        together=bool(task_in.tags),
+    )
+    # The list the INSERT found (RETURNING), or, when its event went with it, the one known
+    # before it.
+    landed_in = inserted[0][0] if inserted else list_id
+    assert landed_in is not None  # noqa: S101 - no rows only when the list was known
+    record = TaskRecord(**fields, list_id=landed_in)
     tags: list[str] = []
     if task_in.tags:
         tags = tag_service.set_task_tags(
             session=session, user_id=user_id, task_id=record.id, names=task_in.tags
         )
+    events.created(record, tags)
     database.commit(session)
     return TaskView(record, tags)
 
@@ -409,6 +428,9 @@ def _update(
     """One UPDATE of the user's task (404 if it matches nothing: missing, another user's, or
     deleted meanwhile; 412 if If-Match names another version); new tags are set in the same
     transaction, and so are the times of its relative reminders when the due changes."""
+    events = outbox.watch(
+        session=session, user_id=user_id, task_id=task_id, before=_loader(session, user_id, task_id)
+    )
     due_set = "due_sort" in values
     if tags is not None or due_set:
         database.begin(session)  # the fields, tags and reminders commit together
@@ -436,8 +458,10 @@ def _update(
     task = ShownTask._make(row[:_TASK_COLUMNS])
     if due_set:
         reminder_service.follow_due(session=session, user_id=user_id, task=task, zone=zone)
+    view = TaskView(task, names)
+    events.updated(*view)
     database.commit(session)
-    return TaskView(task, names)
+    return view
 
 
 def update_task(
@@ -529,6 +553,7 @@ def set_completed(
     `only_if_not_recurring` leaves an open recurring task as it is (services.completions
     advances it instead).
     """
+    events = outbox.watch(session=session, user_id=user_id)
     now = utcnow()
     row = _run_update(
         session,
@@ -545,6 +570,7 @@ def set_completed(
         view = get_task_view(session=session, user_id=user_id, task_id=task_id)
         if row is None:  # already in that state, unchanged: If-Match still applies
             view = checked_view(view, expected)
+    events.completion(*view, changed=row is not None)
     database.commit(session)
     return view
 
@@ -572,6 +598,9 @@ def delete_task(
     TaskNotFound if it matched nothing (a missing task, another user's, one in the trash, or
     one a concurrent request deleted first: the same 404), or PreconditionFailed if If-Match
     names another version."""
+    events = outbox.watch(
+        session=session, user_id=user_id, task_id=task_id, before=_loader(session, user_id, task_id)
+    )
     # Its tag links go with it (ON DELETE CASCADE); the tags stay.
     params = {"task_id": task_id, "user_id": user_id}
     if expected is None:
@@ -581,6 +610,8 @@ def delete_task(
         deleted = database.run(session, statement, params | versions_params(expected), prepare=True)
     else:
         deleted = []
+    if deleted:
+        events.deleted()
     database.commit(session)
     if not deleted:
         if expected is None:
