@@ -8,11 +8,12 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import Uuid, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from app import database
 from app.core.errors import InboxProtected, ListNameTaken, ListNotEmpty, ListNotFound
 from app.models import Task, TaskList
 from app.models.base import utcnow
@@ -54,6 +55,18 @@ def _inbox_id(session: Session, user_id: uuid.UUID) -> uuid.UUID | None:
             col(TaskList.user_id) == user_id, col(TaskList.inbox).is_(True)
         )
     ).first()
+
+
+_INBOX_ID = select(col(TaskList.id)).where(
+    col(TaskList.user_id) == bindparam("user_id", type_=Uuid()), col(TaskList.inbox).is_(True)
+)
+
+
+def inbox_id(*, session: Session, user_id: uuid.UUID) -> uuid.UUID | None:
+    """The id of the user's Inbox (None for an account made outside registration), in one
+    round trip of its own: read before a write that must name the list up front."""
+    rows = database.run(session, _INBOX_ID, {"user_id": user_id}, prepare=True)
+    return rows[0][0] if rows else None
 
 
 def ensure_inbox(*, session: Session, user_id: uuid.UUID) -> uuid.UUID:

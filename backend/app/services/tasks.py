@@ -293,8 +293,9 @@ def _create_task(
         **task_recurrence.new_values(task_in),
     }
     if list_id is None and outbox.has_subscriptions(session=session, user_id=user_id):
-        # Its task.created carries the list: find the Inbox first (only for webhook users).
-        list_id = list_service.ensure_inbox(session=session, user_id=user_id)
+        # Its task.created carries the list: find the Inbox first (only for webhook users;
+        # without one, the INSERT finds it and the event follows in a transaction).
+        list_id = list_service.inbox_id(session=session, user_id=user_id)
     params = {**fields, "the_list": list_id, "inbox_owner": user_id}
     # With tags, a transaction: the task and its tags commit together.
     events, inserted = outbox.insert_task(

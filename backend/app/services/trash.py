@@ -18,6 +18,7 @@ from app.core.errors import InvalidCursor, TaskNotFound
 from app.core.etags import Expected
 from app.models.base import utcnow
 from app.models.task import TASKS
+from app.services import outbox
 from app.services.cursors import decode_cursor, encode_cursor, query_fingerprint
 from app.services.task_versions import (
     fail_missing_or_stale,
@@ -52,7 +53,13 @@ def trash_task(
 ) -> None:
     """Move the user's task to the trash; TaskNotFound if it is missing, someone else's or
     already in the trash; PreconditionFailed if If-Match names another version (the check is
-    part of the UPDATE)."""
+    part of the UPDATE). Announced to webhooks as `task.deleted`."""
+    events = outbox.watch(
+        session=session,
+        user_id=user_id,
+        task_id=task_id,
+        before=lambda: get_task_view(session=session, user_id=user_id, task_id=task_id),
+    )
     # Not named like columns: those names are reserved for the SET clause.
     params = {"the_task": task_id, "the_owner": user_id, "now": utcnow()}
     if expected is None:
@@ -62,6 +69,8 @@ def trash_task(
         rows = database.run(session, statement, params | versions_params(expected), prepare=True)
     else:
         rows = []
+    if rows:
+        events.deleted()
     database.commit(session)
     if not rows:
         if expected is None:
@@ -134,13 +143,18 @@ _RESTORE = (
 
 def restore_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskView:
     """Take the task out of the trash, back into its list (a deleted list's tasks were moved
-    to the Inbox when it went). TaskNotFound if it is not in the user's trash."""
+    to the Inbox when it went). TaskNotFound if it is not in the user's trash. Announced to
+    webhooks as `task.created`: the task exists again."""
+    events = outbox.watch(session=session, user_id=user_id)
     params = {"the_task": task_id, "the_owner": user_id, "now": utcnow()}
     rows = database.run(session, _RESTORE, params)
-    database.commit(session)
     if not rows:
+        session.rollback()
         raise TaskNotFound
-    return get_task_view(session=session, user_id=user_id, task_id=task_id)
+    view = get_task_view(session=session, user_id=user_id, task_id=task_id)
+    events.created(*view)
+    database.commit(session)
+    return view
 
 
 _PURGE_ONE = (
