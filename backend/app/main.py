@@ -3,8 +3,8 @@
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 import anyio
@@ -24,6 +24,7 @@ from app.core.provider_tokens import ProviderVerifier
 from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
 from app.database import create_db_engine, rls_bypass_reason, session_engines
+from app.mcp import http as mcp_http
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.json_depth import JsonDepthMiddleware
 from app.middleware.observability import ObservabilityMiddleware
@@ -102,7 +103,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         listener = account_listener(settings, authenticator)
         if listener is not None:
             listener.start()
-        yield
+        async with mcp_running():
+            yield
         if listener is not None:
             listener.stop()
         app.state.rate_limiter.close()
@@ -149,7 +151,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             allow_origins=settings.cors_origins,
             allow_credentials=False,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            # MCP-Protocol-Version: what browser-based MCP clients send to /mcp.
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "MCP-Protocol-Version"],
             expose_headers=EXPOSED_HEADERS,
             max_age=600,
         )
@@ -171,6 +174,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:
         app.include_router(compat.router)
+    mcp_running: Callable[[], AbstractAsyncContextManager[None]] = nullcontext
+    if settings.mcp_enabled:
+        # Last: the REST routes are matched first, so they pay nothing for it.
+        mcp = mcp_http.create_endpoint(app.state)
+        mcp_running = mcp.run
+        app.include_router(mcp_http.metadata_router)
+        app.router.routes.append(mcp_http.McpRoute(mcp))
     if not settings.local_accounts_enabled:
         _document_bearer_only(app)
     app.mount("/static", StaticFiles(directory=docs.STATIC_DIR), name="static")

@@ -22,8 +22,8 @@ from app.schemas.task import (
     TaskUpdate,
     task_document,
 )
-from app.schemas.task_query import CountPair, TagCount, TaskStats, query_parameters
-from app.services import tags as tag_service
+from app.schemas.task_query import TaskStats, query_parameters
+from app.services import task_stats as stats_service
 from app.services import tasks as task_service
 from app.services.tasks import TaskView
 
@@ -70,24 +70,8 @@ def list_tasks(query: TaskQueryDep, session: SessionDep, current_user: CurrentUs
 )
 def get_task_stats(session: SessionDep, current_user: CurrentUser) -> TaskStats:
     """Counts of your tasks: open, completed, overdue, due today, by priority and by tag."""
-    stats = task_service.task_stats(
+    return stats_service.stats_document(
         session=session, user_id=current_user.id, zone=current_user.timezone
-    )
-    tags = tag_service.list_tags(session=session, user_id=current_user.id)
-    return TaskStats(
-        total=stats.total,
-        open=stats.total - stats.completed,
-        completed=stats.completed,
-        overdue=stats.overdue,
-        due_today=stats.due_today,
-        by_priority={
-            priority: CountPair(open=open_, total=total)
-            for priority, (open_, total) in stats.by_priority.items()
-        },
-        by_tag=[
-            TagCount(id=tag.id, name=tag.name, open=tag.open_tasks, total=tag.total_tasks)
-            for tag in tags
-        ],
     )
 
 
