@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx2
 import pytest
+from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from app import migrate
-from mcp import Client
 from tests.conftest import BACKENDS, ThrowawayPostgres
 from tests.factories import Account, make_account
 from tests.live import LiveServer, start_server

@@ -8,9 +8,10 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from mcp import Client, MCPError
+from mcp.client.streamable_http import streamable_http_client
 
 from app.mcp.scopes import SUPPORTED
-from mcp import MCPError
 from tests.factories import Account
 from tests.live import LiveServer
 from tests.mcp.conftest import connect, new_account, structured
@@ -359,7 +360,7 @@ def test_without_a_token_401_points_at_the_resource_metadata(mcp_server: LiveSer
 
 
 @pytest.mark.parametrize(
-    "authorization", ["Bearer not-a-token", "Bearer ", "Basic dXNlcjpwYXNz", "bearer x.y.z"]
+    "authorization", ["Bearer not-a-token", "Bearer", "Basic dXNlcjpwYXNz", "bearer x.y.z"]
 )
 def test_a_bad_token_gets_401_with_the_challenge(
     mcp_server: LiveServer, authorization: str
@@ -371,14 +372,24 @@ def test_a_bad_token_gets_401_with_the_challenge(
     assert 'resource_metadata="' in challenge
 
 
-def test_the_sdk_client_without_a_token_is_refused(mcp_server: LiveServer) -> None:
-    async def main() -> None:
-        async with connect(mcp_server, "forged"):
-            pass  # pragma: no cover - refused before this
+def test_the_sdk_client_with_a_bad_token_is_refused(mcp_server: LiveServer) -> None:
+    statuses: list[int] = []
 
-    with pytest.raises(BaseException) as refused:
+    async def record(response: httpx2.Response) -> None:
+        statuses.append(response.status_code)
+
+    async def main() -> None:
+        headers = {"Authorization": "Bearer forged"}
+        async with httpx2.AsyncClient(headers=headers, event_hooks={"response": [record]}) as http:
+            transport = streamable_http_client(mcp_server.url("/mcp"), http_client=http)
+            async with Client(transport):
+                pass  # pragma: no cover - refused before this
+
+    with pytest.raises(BaseExceptionGroup) as refused:
         run(main)
-    assert "401" in repr(refused.value) or "Unauthorized" in repr(refused.value)
+    assert refused.group_contains(MCPError)
+    assert statuses
+    assert set(statuses) == {401}
 
 
 def test_a_revoked_token_is_refused_like_on_rest(mcp_server: LiveServer) -> None:

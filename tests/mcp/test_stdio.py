@@ -4,8 +4,8 @@ same tools for the account whose token is in TASKS_API_TOKEN."""
 from typing import Any
 
 import anyio
-
 from mcp import Client, StdioServerParameters
+
 from tests.live import TASKS_API, LiveServer, run_cli
 from tests.mcp.conftest import new_account, structured
 
