@@ -99,6 +99,11 @@ class McpEndpoint:
     lifespan); it is made anew on each start, since one can run only once."""
 
     def __init__(self, server: Server[Any], backend: Backend, settings: Settings) -> None:
+        # The SDK logs the end of every stateless request at INFO ("Terminating session:
+        # None"); our access log already has a line per request. Its warnings still show.
+        sdk_logger = logging.getLogger("mcp")
+        if sdk_logger.level == logging.NOTSET:
+            sdk_logger.setLevel(logging.WARNING)
         self.server = server
         self.backend = backend
         self.settings = settings
