@@ -7,18 +7,16 @@ schemas, and `run(session, caller, arguments)`, which runs on a worker thread wi
 already bound to the caller (row-level security) and returns the structured result.
 """
 
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from mcp.types import Tool, ToolAnnotations
-from pydantic import BaseModel, ValidationError
-from pydantic_core import InitErrorDetails
 from sqlmodel import Session
 
 from app.core.callers import Caller
-from app.core.errors import TaskNotFound
+from app.mcp import arguments as args
+from app.mcp.arguments import Arguments
 from app.mcp.scopes import TAGS_READ, TASKS_READ, TASKS_WRITE
 from app.schemas.mcp import TagList, TaskDeleted, TaskRef, TaskUpdateArguments
 from app.schemas.tag import TagPublic
@@ -29,7 +27,6 @@ from app.services import task_stats as stats_service
 from app.services import tasks as task_service
 from app.services.tasks import TaskView
 
-Arguments = Mapping[str, Any]
 Document = dict[str, Any]
 Run = Callable[[Session, Caller, Arguments], Document]
 
@@ -55,70 +52,8 @@ class ToolSpec:
         )
 
 
-# --- argument parsing: the REST models, plus a refusal of names they do not know -----------
-
-
-def _unknown_names(arguments: Arguments, allowed: frozenset[str]) -> list[InitErrorDetails]:
-    return [
-        {"type": "extra_forbidden", "loc": (name,), "input": arguments[name]}
-        for name in sorted(set(arguments) - allowed)
-    ]
-
-
-def parse_query(
-    arguments: Arguments, *, allowed: frozenset[str], fixed: Mapping[str, Any] | None = None
-) -> TaskQuery:
-    """The listing's TaskQuery from tool arguments: the REST query string's rules exactly,
-    except that an unknown name is an error rather than ignored (an assistant that misspells
-    a filter should hear about it, not get every task)."""
-    errors = _unknown_names(arguments, allowed)
-    if errors:
-        raise ValidationError.from_exception_data("arguments", errors)
-    return TaskQuery.model_validate({**arguments, **(fixed or {})})
-
-
-def task_id_of(value: str) -> uuid.UUID:
-    """A malformed id is answered like a missing task, as on REST: not found."""
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise TaskNotFound from exc
-
-
 def _public(view: TaskView) -> Document:
     return TaskPublic.from_task(view.task, view.tags).model_dump(mode="json")
-
-
-# --- schemas --------------------------------------------------------------------------------
-
-
-def _input_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema(mode="validation")
-
-
-def _output_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema(mode="serialization")
-
-
-_QUERY_SCHEMA = TaskQuery.model_json_schema(mode="validation")
-LIST_ARGUMENTS = frozenset(TaskQuery.model_fields)
-SEARCH_ARGUMENTS = frozenset({"q", "completed", "priority", "tag", "limit", "cursor"})
-
-
-def _query_schema(names: frozenset[str], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The listing's query parameters as a tool's input: the same JSON schema per field."""
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            name: field for name, field in _QUERY_SCHEMA["properties"].items() if name in names
-        },
-        "additionalProperties": False,
-    }
-    if required:
-        schema["required"] = list(required)
-    if "$defs" in _QUERY_SCHEMA:
-        schema["$defs"] = _QUERY_SCHEMA["$defs"]
-    return schema
 
 
 # --- the tools ------------------------------------------------------------------------------
@@ -131,16 +66,14 @@ def add_task(session: Session, caller: Caller, arguments: Arguments) -> Document
 
 
 def list_tasks(session: Session, caller: Caller, arguments: Arguments) -> Document:
-    query = parse_query(arguments, allowed=LIST_ARGUMENTS)
+    query = args.parse_query(arguments, allowed=args.LIST_ARGUMENTS)
     return _page(session, caller, query)
 
 
 def search_tasks(session: Session, caller: Caller, arguments: Arguments) -> Document:
-    if "q" not in arguments:
-        raise ValidationError.from_exception_data(
-            "arguments", [{"type": "missing", "loc": ("q",), "input": dict(arguments)}]
-        )
-    query = parse_query(arguments, allowed=SEARCH_ARGUMENTS, fixed={"sort": "relevance"})
+    query = args.parse_query(
+        arguments, allowed=args.SEARCH_ARGUMENTS, required=("q",), fixed={"sort": "relevance"}
+    )
     return _page(session, caller, query)
 
 
@@ -154,7 +87,7 @@ def _page(session: Session, caller: Caller, query: TaskQuery) -> Document:
 def get_task(session: Session, caller: Caller, arguments: Arguments) -> Document:
     ref = TaskRef.model_validate(arguments)
     view = task_service.get_task_view(
-        session=session, user_id=caller.id, task_id=task_id_of(ref.task_id)
+        session=session, user_id=caller.id, task_id=args.task_id_of(ref.task_id)
     )
     return _public(view)
 
@@ -168,7 +101,7 @@ def update_task(session: Session, caller: Caller, arguments: Arguments) -> Docum
         _fields_set=sent, **{name: getattr(parsed, name) for name in TaskUpdate.model_fields}
     )
     view = task_service.update_task(
-        session=session, user_id=caller.id, task_id=task_id_of(parsed.task_id), task_in=task_in
+        session=session, user_id=caller.id, task_id=args.task_id_of(parsed.task_id), task_in=task_in
     )
     return _public(view)
 
@@ -177,7 +110,10 @@ def _set_completed(completed: bool) -> Run:
     def run(session: Session, caller: Caller, arguments: Arguments) -> Document:
         ref = TaskRef.model_validate(arguments)
         view = task_service.set_completed(
-            session=session, user_id=caller.id, task_id=task_id_of(ref.task_id), completed=completed
+            session=session,
+            user_id=caller.id,
+            task_id=args.task_id_of(ref.task_id),
+            completed=completed,
         )
         return _public(view)
 
@@ -186,31 +122,24 @@ def _set_completed(completed: bool) -> Run:
 
 def delete_task(session: Session, caller: Caller, arguments: Arguments) -> Document:
     ref = TaskRef.model_validate(arguments)
-    task_id = task_id_of(ref.task_id)
+    task_id = args.task_id_of(ref.task_id)
     task_service.delete_task(session=session, user_id=caller.id, task_id=task_id)
     return TaskDeleted(id=task_id, deleted=True).model_dump(mode="json")
 
 
-def _no_arguments(arguments: Arguments) -> None:
-    errors = _unknown_names(arguments, frozenset())
-    if errors:
-        raise ValidationError.from_exception_data("arguments", errors)
-
-
 def list_tags(session: Session, caller: Caller, arguments: Arguments) -> Document:
-    _no_arguments(arguments)
+    args.no_arguments(arguments)
     tags = tag_service.list_tags(session=session, user_id=caller.id)
     return TagList(tags=[TagPublic(**tag._asdict()) for tag in tags]).model_dump(mode="json")
 
 
 def task_stats(session: Session, caller: Caller, arguments: Arguments) -> Document:
-    _no_arguments(arguments)
+    args.no_arguments(arguments)
     stats = stats_service.stats_document(session=session, user_id=caller.id, zone=caller.timezone)
     return stats.model_dump(mode="json")
 
 
-_NO_ARGUMENTS: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
-_TASK_REF = _input_schema(TaskRef)
+_TASK_REF = args.input_schema(TaskRef)
 _READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 _RETRY_SAFE_WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -225,8 +154,8 @@ TOOLS: dict[str, ToolSpec] = {
             "priority, due date or date-time, and tags.",
             scopes=(TASKS_WRITE,),
             writes=True,
-            input_schema=_input_schema(TaskCreate),
-            output_schema=_output_schema(TaskPublic),
+            input_schema=args.input_schema(TaskCreate),
+            output_schema=args.output_schema(TaskPublic),
             run=add_task,
             annotations=ToolAnnotations(
                 read_only_hint=False, destructive_hint=False, open_world_hint=False
@@ -238,8 +167,8 @@ TOOLS: dict[str, ToolSpec] = {
             "priority, tag, due range, overdue, keywords) and sorted; newest first by default.",
             scopes=(TASKS_READ,),
             writes=False,
-            input_schema=_query_schema(LIST_ARGUMENTS),
-            output_schema=_output_schema(TaskPage),
+            input_schema=args.query_schema(args.LIST_ARGUMENTS),
+            output_schema=args.output_schema(TaskPage),
             run=list_tasks,
             annotations=_READ,
         ),
@@ -249,8 +178,8 @@ TOOLS: dict[str, ToolSpec] = {
             "keyword in q, most relevant first.",
             scopes=(TASKS_READ,),
             writes=False,
-            input_schema=_query_schema(SEARCH_ARGUMENTS, required=("q",)),
-            output_schema=_output_schema(TaskPage),
+            input_schema=args.query_schema(args.SEARCH_ARGUMENTS, required=("q",)),
+            output_schema=args.output_schema(TaskPage),
             run=search_tasks,
             annotations=_READ,
         ),
@@ -260,7 +189,7 @@ TOOLS: dict[str, ToolSpec] = {
             scopes=(TASKS_READ,),
             writes=False,
             input_schema=_TASK_REF,
-            output_schema=_output_schema(TaskPublic),
+            output_schema=args.output_schema(TaskPublic),
             run=get_task,
             annotations=_READ,
         ),
@@ -270,8 +199,8 @@ TOOLS: dict[str, ToolSpec] = {
             "tags, completed); fields not given stay, description null clears it.",
             scopes=(TASKS_WRITE,),
             writes=True,
-            input_schema=_input_schema(TaskUpdateArguments),
-            output_schema=_output_schema(TaskPublic),
+            input_schema=args.input_schema(TaskUpdateArguments),
+            output_schema=args.output_schema(TaskPublic),
             run=update_task,
             annotations=_RETRY_SAFE_WRITE,
         ),
@@ -281,7 +210,7 @@ TOOLS: dict[str, ToolSpec] = {
             scopes=(TASKS_WRITE,),
             writes=True,
             input_schema=_TASK_REF,
-            output_schema=_output_schema(TaskPublic),
+            output_schema=args.output_schema(TaskPublic),
             run=_set_completed(True),
             annotations=_RETRY_SAFE_WRITE,
         ),
@@ -291,7 +220,7 @@ TOOLS: dict[str, ToolSpec] = {
             scopes=(TASKS_WRITE,),
             writes=True,
             input_schema=_TASK_REF,
-            output_schema=_output_schema(TaskPublic),
+            output_schema=args.output_schema(TaskPublic),
             run=_set_completed(False),
             annotations=_RETRY_SAFE_WRITE,
         ),
@@ -301,7 +230,7 @@ TOOLS: dict[str, ToolSpec] = {
             scopes=(TASKS_WRITE,),
             writes=True,
             input_schema=_TASK_REF,
-            output_schema=_output_schema(TaskDeleted),
+            output_schema=args.output_schema(TaskDeleted),
             run=delete_task,
             annotations=ToolAnnotations(
                 read_only_hint=False, destructive_hint=True, idempotent_hint=False
@@ -312,8 +241,8 @@ TOOLS: dict[str, ToolSpec] = {
             description="List the user's tags by name, each with its open and total task count.",
             scopes=(TAGS_READ,),
             writes=False,
-            input_schema=_NO_ARGUMENTS,
-            output_schema=_output_schema(TagList),
+            input_schema=args.NO_ARGUMENTS,
+            output_schema=args.output_schema(TagList),
             run=list_tags,
             annotations=_READ,
         ),
@@ -323,8 +252,8 @@ TOOLS: dict[str, ToolSpec] = {
             "priority and by tag.",
             scopes=(TASKS_READ, TAGS_READ),
             writes=False,
-            input_schema=_NO_ARGUMENTS,
-            output_schema=_output_schema(TaskStats),
+            input_schema=args.NO_ARGUMENTS,
+            output_schema=args.output_schema(TaskStats),
             run=task_stats,
             annotations=_READ,
         ),
