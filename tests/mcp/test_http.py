@@ -155,3 +155,21 @@ def test_cors_preflight_allows_the_mcp_headers(make_client: Any) -> None:
     allowed = response.headers["Access-Control-Allow-Headers"].lower()
     assert "mcp-protocol-version" in allowed
     assert "authorization" in allowed
+
+
+def test_only_post_is_served_and_only_json(mcp_server: LiveServer, account: Account) -> None:
+    headers = {"Authorization": f"Bearer {account.access_token}"}
+    # Stateless: no stream to open (GET), no session to end (DELETE).
+    for method in ("GET", "DELETE"):
+        response = httpx2.request(
+            method, mcp_server.url("/mcp"), headers={**headers, "Accept": "text/event-stream"}
+        )
+        assert response.status_code == 405, method
+        assert response.headers["Allow"] == "POST"
+    response = httpx2.post(
+        mcp_server.url("/mcp"),
+        content=b"{}",
+        headers={**headers, "Content-Type": "text/plain", "Accept": "application/json"},
+    )
+    assert response.status_code == 415
+    assert response.headers["Content-Type"] == "application/problem+json"

@@ -24,7 +24,7 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from app.core.config import Settings
-from app.core.errors import NotAuthenticated, problem_response
+from app.core.errors import NotAuthenticated, UnsupportedMediaType, problem_response
 from app.mcp.context import Backend
 from app.mcp.scopes import SUPPORTED
 from app.mcp.server import CALLER_STATE_KEY
@@ -77,6 +77,10 @@ async def protected_resource_metadata(request: Request) -> JSONResponse:
         resource_metadata(request.scope, settings),
         headers={"Cache-Control": "public, max-age=3600"},
     )
+
+
+def _is_json(headers: Headers) -> bool:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower() == "application/json"
 
 
 def _bearer_token(headers: Headers) -> str | None:
@@ -145,6 +149,17 @@ class McpEndpoint:
             caller = await self.backend.authenticate(token)
         except NotAuthenticated as exc:
             await self._unauthorized(scope, receive, send, exc)
+            return
+        if scope["method"] != "POST":
+            # Stateless: no stream for the server to speak on (GET) and no session to end
+            # (DELETE); the transport spec's answer is 405.
+            response = problem_response(405, instance=scope["path"], headers={"Allow": "POST"})
+            await response(scope, receive, send)
+            return
+        if not _is_json(headers):
+            error = UnsupportedMediaType()
+            response = problem_response(error.status, detail=error.detail, instance=scope["path"])
+            await response(scope, receive, send)
             return
         scope.setdefault("state", {})[CALLER_STATE_KEY] = caller
         manager = self._manager
