@@ -11,6 +11,7 @@ argument), never a stack trace.
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
 from typing import Any
 
 from mcp.server import Server
@@ -101,7 +102,8 @@ def problem_of(exc: Exception, ctx: Context) -> dict[str, Any]:
     if isinstance(exc, DomainError):
         problem: dict[str, Any] = {
             "type": exc.type_,
-            "title": exc.title or _TITLES.get(exc.status, "Error"),
+            # Without a title of its own, HTTP's phrase, as problem_response gives it.
+            "title": exc.title or HTTPStatus(exc.status).phrase,
             "status": exc.status,
             "detail": exc.detail,
         }
@@ -126,9 +128,6 @@ def problem_of(exc: Exception, ctx: Context) -> dict[str, Any]:
         "detail": "An unexpected error occurred. Quote the request id when reporting it.",
         "request_id": request_id,
     }
-
-
-_TITLES = {401: "Not authenticated", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
 
 
 def problem_text(problem: dict[str, Any]) -> str:
