@@ -7,7 +7,7 @@ its path, and object roots for results that REST sends as a bare list or an empt
 
 import uuid
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.common import StrictInput
 from app.schemas.tag import TagPublic
@@ -22,6 +22,17 @@ class TaskRef(StrictInput):
 
 class TaskUpdateArguments(TaskUpdate):
     """update_task: the task's id and the fields to change (the PATCH body's rules)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "7d0c6f0e-8f1e-4a57-9a55-1f5b2f4d8c11",
+                    "title": "Send the final invoice",
+                }
+            ]
+        }
+    )
 
     task_id: str = Field(min_length=1, max_length=100, description=TASK_ID_HELP)
 
