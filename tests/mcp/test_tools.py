@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from mcp import MCPError
 
@@ -326,3 +327,25 @@ def test_an_unknown_tool_is_a_protocol_error(mcp_server: LiveServer, account: Ac
                 await client.call_tool("drop_database", {})
 
     run(main)
+
+
+def test_tool_calls_are_counted_by_tool_and_outcome(
+    mcp_server: LiveServer, account: Account
+) -> None:
+    def count(tool: str, outcome: str) -> float:
+        text = httpx2.get(mcp_server.url("/metrics")).text
+        sample = f'tasks_api_mcp_tool_calls_total{{outcome="{outcome}",tool="{tool}"}} '
+        lines = [line for line in text.splitlines() if line.startswith(sample)]
+        return float(lines[0].split()[-1]) if lines else 0.0
+
+    ok_before, missing_before = count("get_task", "ok"), count("get_task", "404")
+
+    async def main() -> None:
+        async with connect(mcp_server, account.access_token) as client:
+            task = structured(await client.call_tool("add_task", {"title": "Counted"}))
+            structured(await client.call_tool("get_task", {"task_id": task["id"]}))
+            await client.call_tool("get_task", {"task_id": str(uuid.uuid4())})
+
+    run(main)
+    assert count("get_task", "ok") == ok_before + 1
+    assert count("get_task", "404") == missing_before + 1

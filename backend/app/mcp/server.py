@@ -33,6 +33,7 @@ from mcp.types import (
 )
 from pydantic import ValidationError
 
+from app import observability
 from app.core.callers import Caller
 from app.core.errors import DomainError, NotAuthenticated, RateLimited, is_database_unavailable
 from app.mcp.context import Backend
@@ -171,7 +172,10 @@ def build_server(backend: Backend, caller_of: CallerOf) -> Server[Any]:
                 work=lambda session: spec.run(session, caller, arguments),
             )
         except Exception as exc:
-            return error_result(problem_of(exc, ctx))
+            problem = problem_of(exc, ctx)
+            observability.record_mcp_tool_call(spec.name, str(problem["status"]))
+            return error_result(problem)
+        observability.record_mcp_tool_call(spec.name, "ok")
         text = json.dumps(document, ensure_ascii=False)
         return CallToolResult(
             content=[TextContent(type="text", text=text)], structured_content=document
