@@ -72,6 +72,44 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    import logging.config
+
+    import anyio
+
+    from app.core.errors import NotAuthenticated
+    from app.core.logging import logging_config
+    from app.main import create_app
+    from app.mcp import stdio
+    from app.mcp.context import Backend
+
+    token = stdio.token_from_environment()
+    if token is None:
+        raise admin.CommandError(
+            f"set {stdio.TOKEN_VARIABLE} to an access token of the account to act for "
+            "(tasks-api token --email ... prints one)"
+        )
+    settings = get_settings()
+    # Logs go to stderr (logging_config): stdout carries the protocol.
+    logging.config.dictConfig(logging_config(settings, level=args.log_level or "WARNING"))
+    # The app's own sessions, authenticator and rate limiter, without serving HTTP.
+    app = create_app(settings)
+    try:
+        if settings.should_auto_migrate:
+            migrate.upgrade(settings.database_url)
+        else:
+            migrate.check_up_to_date(app.state.engine)
+        anyio.run(stdio.serve_stdio, Backend(app.state), token)
+    except migrate.SchemaOutOfDate as exc:
+        raise admin.CommandError(f"refusing to start: {exc}") from exc
+    except NotAuthenticated as exc:
+        raise admin.CommandError(f"{stdio.TOKEN_VARIABLE} was refused: {exc.detail}") from exc
+    finally:
+        app.state.rate_limiter.close()
+        app.state.engine.dispose()
+    return 0
+
+
 def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
     return None
 
@@ -214,6 +252,26 @@ def build_parser() -> argparse.ArgumentParser:
         "fires once, each delivery attempt is made once.",
     )
     worker.set_defaults(func=_worker)
+
+    mcp = sub.add_parser(
+        "mcp",
+        help="serve the MCP server on stdin/stdout for a local AI assistant",
+        description="Serve the Model Context Protocol server on standard input and output, "
+        "acting for the account whose access token is in TASKS_API_TOKEN (docs/guides/mcp.md).",
+    )
+    mcp.add_argument(
+        "--stdio",
+        action="store_true",
+        required=True,
+        help="the stdio transport (over HTTP the server is at /mcp of `tasks-api serve`)",
+    )
+    mcp.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logged to stderr (default WARNING)",
+    )
+    mcp.set_defaults(func=_mcp)
 
     mig = sub.add_parser("migrate", help="upgrade (default) or downgrade the database schema")
     mig.add_argument("action", nargs="?", choices=["upgrade", "downgrade"], default="upgrade")

@@ -3,8 +3,8 @@
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 import anyio
@@ -27,6 +27,7 @@ from app.core.ssrf import system_resolver
 from app.database import create_db_engine, rls_bypass_reason, session_engines
 from app.jobs.runner import JobRunner, server_jobs
 from app.jobs.webhook_delivery import DeliveryWorker
+from app.mcp import http as mcp_http
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.json_depth import JsonDepthMiddleware
 from app.middleware.observability import ObservabilityMiddleware
@@ -98,6 +99,8 @@ ALLOWED_HEADERS = [
     "Authorization",
     "Content-Type",
     "X-Request-ID",
+    # What browser-based MCP clients send to /mcp.
+    "MCP-Protocol-Version",
     "If-Match",
     "If-None-Match",
     "Idempotency-Key",
@@ -153,7 +156,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             resolver = getattr(app.state, "webhook_resolver", system_resolver)
             worker = DeliveryWorker(engine, settings, resolver=resolver)
             worker.start()
-        yield
+        async with mcp_running():
+            yield
         if worker is not None:
             worker.stop()
         await anyio.to_thread.run_sync(jobs.stop)
@@ -238,6 +242,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:
         app.include_router(compat.router)
+    mcp_running: Callable[[], AbstractAsyncContextManager[None]] = nullcontext
+    if settings.mcp_enabled:
+        # Last: the REST routes are matched first, so they pay nothing for it.
+        mcp = mcp_http.create_endpoint(app.state)
+        mcp_running = mcp.run
+        app.include_router(mcp_http.metadata_router)
+        app.router.routes.append(mcp_http.McpRoute(mcp))
     if not settings.local_accounts_enabled:
         _document_bearer_only(app)
     app.mount("/static", StaticFiles(directory=docs.STATIC_DIR), name="static")

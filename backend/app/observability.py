@@ -42,6 +42,12 @@ RATE_LIMITED = Counter(
     ["policy"],
     registry=REGISTRY,
 )
+MCP_TOOL_CALLS = Counter(
+    "tasks_api_mcp_tool_calls",
+    "MCP tool calls, by tool and outcome: `ok`, or the status of the problem it returned.",
+    ["tool", "outcome"],
+    registry=REGISTRY,
+)
 ProcessCollector(registry=REGISTRY)
 
 _engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
@@ -73,6 +79,11 @@ REGISTRY.register(PoolCollector())
 
 def track_engine(engine: Engine) -> None:
     _engines.add(engine)
+
+
+def record_mcp_tool_call(tool: str, outcome: str) -> None:
+    """Count one call of a registered MCP tool (app.mcp.server): `ok` or a problem status."""
+    MCP_TOOL_CALLS.labels(tool, outcome).inc()
 
 
 def record_rate_limited(policy: str) -> None:

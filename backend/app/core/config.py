@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     """Serve the Hackathon II routes under `/api/{user_id}/tasks`."""
     compat_mismatch_status: int = 403
     """403 or 404: the answer for a `/api/{user_id}` path that is not the caller."""
+    mcp_enabled: bool = True
+    """Serve the Model Context Protocol endpoint `/mcp` for AI assistants, with its OAuth
+    metadata at `/.well-known/oauth-protected-resource`."""
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Comma-separated browser origins allowed to call the API, e.g.

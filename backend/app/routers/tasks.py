@@ -40,9 +40,9 @@ from app.schemas.task import (
     TaskUpdate,
     task_document,
 )
-from app.schemas.task_query import CountPair, TagCount, TaskStats, query_parameters
+from app.schemas.task_query import TaskStats, query_parameters
 from app.services import completions as completion_service
-from app.services import tags as tag_service
+from app.services import task_stats as stats_service
 from app.services import tasks as task_service
 from app.services import trash as trash_service
 from app.services.tasks import TaskView
@@ -129,30 +129,14 @@ def get_task_stats(
     ] = False,
 ) -> Response:
     """Counts of your tasks: open, completed, overdue, due today, by priority and by tag."""
-    stats = task_service.task_stats(
+    counts = stats_service.stats_document(
         session=session,
         user_id=current_user.id,
         zone=current_user.timezone,
         list_ids=lists,
         archived=archived,
     )
-    tags = tag_service.list_tags(session=session, user_id=current_user.id)
     end_transaction(session)
-    counts = TaskStats(
-        total=stats.total,
-        open=stats.total - stats.completed,
-        completed=stats.completed,
-        overdue=stats.overdue,
-        due_today=stats.due_today,
-        by_priority={
-            priority: CountPair(open=open_, total=total)
-            for priority, (open_, total) in stats.by_priority.items()
-        },
-        by_tag=[
-            TagCount(id=tag.id, name=tag.name, open=tag.open_tasks, total=tag.total_tasks)
-            for tag in tags
-        ],
-    )
     return json_with_weak_etag(request, counts.model_dump_json().encode())
 
 

@@ -1,0 +1,46 @@
+"""Arguments and results of the MCP tools that the REST schemas do not already give.
+
+The tools take the REST request models themselves (TaskCreate, TaskUpdate, TaskQuery), so
+both protocols accept exactly the same values; these add the task id the REST API carries in
+its path, and object roots for results that REST sends as a bare list or an empty 204.
+"""
+
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.common import StrictInput
+from app.schemas.tag import TagPublic
+from app.schemas.task import TaskUpdate
+
+TASK_ID_HELP = "The task's `id`, as add_task or list_tasks return it."
+
+
+class TaskRef(StrictInput):
+    task_id: str = Field(min_length=1, max_length=100, description=TASK_ID_HELP)
+
+
+class TaskUpdateArguments(TaskUpdate):
+    """update_task: the task's id and the fields to change (the PATCH body's rules)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "7d0c6f0e-8f1e-4a57-9a55-1f5b2f4d8c11",
+                    "title": "Send the final invoice",
+                }
+            ]
+        }
+    )
+
+    task_id: str = Field(min_length=1, max_length=100, description=TASK_ID_HELP)
+
+
+class TagList(BaseModel):
+    tags: list[TagPublic] = Field(description="Every tag, by name, with its task counts.")
+
+
+class TaskDeleted(BaseModel):
+    id: uuid.UUID
+    deleted: bool = Field(description="Always true: the task is gone.")
