@@ -324,3 +324,10 @@ def test_compat_routes_keep_their_shape_and_use_the_inbox(
     assert "list_id" in assert_problem(refused, 422)["detail"]
     fetched = client.get(f"/api/v1/tasks/{created.json()['id']}", headers=owner.headers)
     assert fetched.json()["list_id"] == inbox(client, owner)["id"]
+
+
+def test_a_whole_number_written_as_a_float_is_a_position(
+    client: TestClient, owner: Account
+) -> None:
+    # JSON Schema's "integer" includes 2.0, so the contract allows it.
+    assert make_list(client, owner, position=2.0)["position"] == 2

@@ -72,7 +72,7 @@ def list_tasks(query: TaskQueryDep, session: SessionDep, current_user: CurrentUs
     "/stats",
     summary="Count your tasks",
     response_model=TaskStats,
-    responses=problem_responses(401, 429),
+    responses=problem_responses(401, 422, 429),
 )
 def get_task_stats(
     session: SessionDep,
