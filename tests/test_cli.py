@@ -20,6 +20,7 @@ COMMANDS = [
     ["users", "list"],
     ["token"],
     ["check"],
+    ["purge"],
 ]
 
 
