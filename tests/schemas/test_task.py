@@ -24,6 +24,9 @@ class Row(NamedTuple):
     created_at: datetime
     updated_at: datetime
     list_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    subtask_count: int
+    open_subtask_count: int
 
 
 # UTC as the drivers hand it back: psycopg2's fixed offset zero, or datetime.UTC.
@@ -48,6 +51,9 @@ def rows(draw: st.DrawFn) -> Row:
         created_at=draw(moments),
         updated_at=draw(moments),
         list_id=draw(st.uuids()),
+        parent_id=draw(st.none() | st.uuids()),
+        subtask_count=draw(st.integers(0, 1000)),
+        open_subtask_count=draw(st.integers(0, 1000)),
     )
 
 

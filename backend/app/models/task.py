@@ -35,6 +35,15 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_user_id_list_id_created_at_id", "user_id", "list_id", "created_at", "id"),
         # Serves the trash (newest deletion first) and the purge of old trash.
         Index("ix_tasks_user_id_deleted_at_id", "user_id", "deleted_at", "id"),
+        # A subtask's parent is a task of the same owner; deleting a task for good deletes
+        # its subtasks (they went to the trash with it, or go with it).
+        ForeignKeyConstraint(
+            ["parent_id", "user_id"], ["tasks.id", "tasks.user_id"], ondelete="CASCADE"
+        ),
+        # Serves `?parent=`, the subtask counts and walking a task's subtree.
+        Index(
+            "ix_tasks_user_id_parent_id_created_at_id", "user_id", "parent_id", "created_at", "id"
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -64,6 +73,11 @@ class Task(SQLModel, table=True):
     list_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
     # Set when the task went to the trash; every route but the trash's ignores such a task.
     deleted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    parent_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
+    # Kept by the services (services.task_tree.recount) in the transaction that changes a
+    # subtree: the subtasks not in the trash, and those of them not completed.
+    subtask_count: int = Field(default=0)
+    open_subtask_count: int = Field(default=0)
 
 
 # The table behind Task, for SQLAlchemy Core statements on the hot paths.

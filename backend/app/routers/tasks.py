@@ -127,7 +127,11 @@ def create_task(
 ) -> Response:
     """Create a task. The `Location` header points at it."""
     view = task_service.create_task(
-        session=session, user_id=current_user.id, task_in=task_in, list_id=task_in.list_id
+        session=session,
+        user_id=current_user.id,
+        task_in=task_in,
+        list_id=task_in.list_id,
+        parent_id=task_in.parent_id,
     )
     # The task's own path, as url_for would build it (root_path included), without its
     # search through every route.

@@ -32,6 +32,7 @@ from app.schemas.task_query import TaskQuery
 from app.schemas.values import Priority
 from app.services import lists as list_service
 from app.services import tags as tag_service
+from app.services import task_tree
 from app.services.cursors import encode_cursor, query_fingerprint
 from app.services.task_filters import (
     ListShape,
@@ -81,6 +82,9 @@ class ShownTask(NamedTuple):
     updated_at: datetime
     list_id: uuid.UUID
     deleted_at: datetime | None
+    parent_id: uuid.UUID | None
+    subtask_count: int
+    open_subtask_count: int
 
 
 assert list(ShownTask._fields) == [column.name for column in _SHOWN]  # noqa: S101
@@ -184,6 +188,9 @@ class TaskRecord(NamedTuple):
     updated_at: datetime
     list_id: uuid.UUID
     deleted_at: datetime | None
+    parent_id: uuid.UUID | None
+    subtask_count: int
+    open_subtask_count: int
 
 
 def _inbox_of_owner() -> Any:
@@ -222,9 +229,14 @@ def create_task(
     user_id: uuid.UUID,
     task_in: CompatTaskCreate,
     list_id: uuid.UUID | None = None,
+    parent_id: uuid.UUID | None = None,
 ) -> TaskView:
     """Create a task in list_id, or in the Inbox. A list the user does not have is a 422
-    naming list_id (the composite foreign key refuses it)."""
+    naming list_id (the composite foreign key refuses it). With parent_id, a subtask."""
+    if parent_id is not None:
+        return _create_subtask(
+            session, user_id=user_id, task_in=task_in, list_id=list_id, parent_id=parent_id
+        )
     if list_id is None and session.in_transaction():
         # Inside the caller's transaction a failed INSERT would take the caller's work down
         # with it (the retry below rolls back): make sure of the Inbox first instead.
@@ -241,8 +253,51 @@ def create_task(
     return _create_task(session, user_id=user_id, task_in=task_in, list_id=None)
 
 
+def _create_subtask(
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    task_in: CompatTaskCreate,
+    list_id: uuid.UUID | None,
+    parent_id: uuid.UUID,
+) -> TaskView:
+    """The subtask, its parent's counts and (for an open subtask) its reopened ancestors, in
+    one transaction."""
+    database.begin(session)
+    try:
+        parent = task_tree.check_parent(
+            session, user_id=user_id, parent_id=parent_id, task_id=None, list_id=list_id
+        )
+        view = _create_task(
+            session,
+            user_id=user_id,
+            task_in=task_in,
+            list_id=parent.list_id,
+            parent_id=parent.id,
+            commit=False,
+        )
+        node = task_tree.Node(view.task.id, parent.id, parent.list_id, task_in.completed, None)
+        above = [parent.id]
+        if not task_in.completed:
+            above = task_tree.reopen_ancestors(
+                session, user_id=user_id, node=node, now=view.task.created_at
+            )
+        task_tree.recount(session, user_id=user_id, task_ids=above)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return view
+
+
 def _create_task(
-    session: Session, *, user_id: uuid.UUID, task_in: CompatTaskCreate, list_id: uuid.UUID | None
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    task_in: CompatTaskCreate,
+    list_id: uuid.UUID | None,
+    parent_id: uuid.UUID | None = None,
+    commit: bool = True,
 ) -> TaskView:
     now = utcnow()
     fields: dict[str, Any] = {
@@ -256,6 +311,9 @@ def _create_task(
         "created_at": now,
         "updated_at": now,
         "deleted_at": None,
+        "parent_id": parent_id,
+        "subtask_count": 0,
+        "open_subtask_count": 0,
         **_due_values(task_in.due),
     }
     if task_in.tags:
@@ -268,7 +326,8 @@ def _create_task(
         tags = tag_service.set_task_tags(
             session=session, user_id=user_id, task_id=record.id, names=task_in.tags
         )
-    database.commit(session)
+    if commit:
+        database.commit(session)
     return TaskView(record, tags)
 
 
@@ -291,6 +350,7 @@ class _UpdateShape(NamedTuple):
     columns: tuple[str, ...]  # the columns set, sorted
     only_if_completed_is: bool | None  # a condition on the old row, or None
     tags_returned: bool
+    leaf_only: bool = False  # only a top-level task without subtasks (no tree to update)
 
 
 @cache
@@ -318,6 +378,8 @@ def _update_statement(shape: _UpdateShape) -> Any:
     ]
     if shape.only_if_completed_is is not None:
         where.append(TASKS.c.completed.is_(shape.only_if_completed_is))
+    if shape.leaf_only:
+        where += [TASKS.c.parent_id.is_(None), TASKS.c.subtask_count == 0]
     statement = update(TASKS).where(*where).values(values).returning(*_SHOWN)
     if shape.tags_returned:
         statement = statement.returning(_tag_names_column(shape.dialect))
@@ -331,16 +393,26 @@ def _run_update(
     task_id: uuid.UUID,
     values: dict[str, Any],
     only_if_completed_is: bool | None = None,
+    leaf_only: bool = False,
 ) -> Any:
     """The updated row (with its tag names on PostgreSQL), or None if nothing matched."""
     dialect = _dialect(session)
     # SQLite's RETURNING cannot hold the correlated tags subquery.
     tags_returned = dialect == "postgresql"
-    shape = _UpdateShape(dialect, tuple(sorted(values)), only_if_completed_is, tags_returned)
+    shape = _UpdateShape(
+        dialect, tuple(sorted(values)), only_if_completed_is, tags_returned, leaf_only
+    )
     params = {f"new_{name}": value for name, value in values.items()}
     params.update(the_task=task_id, the_owner=user_id)
     rows = database.run(session, _update_statement(shape), params, prepare=True)
     return rows[0] if rows else None
+
+
+class _Keep:
+    """`parent` not sent: the task keeps its parent."""
+
+
+KEEP = _Keep()
 
 
 def _update(
@@ -350,9 +422,15 @@ def _update(
     task_id: uuid.UUID,
     values: dict[str, Any],
     tags: list[str] | None,
+    parent: uuid.UUID | _Keep | None = KEEP,
 ) -> TaskView:
     """One UPDATE of the user's task (404 if it matches nothing: missing, another user's, or
-    deleted meanwhile); new tags are set in the same transaction."""
+    deleted meanwhile); new tags are set in the same transaction. A change that can touch
+    the task's tree (completion, list, parent) goes through _update_tree instead."""
+    if not isinstance(parent, _Keep) or "list_id" in values or "completed" in values:
+        return _update_tree(
+            session, user_id=user_id, task_id=task_id, values=values, tags=tags, parent=parent
+        )
     if tags is not None:
         database.begin(session)  # the fields and the tags commit together
     try:
@@ -378,6 +456,72 @@ def _update(
     return TaskView(ShownTask._make(row[:_TASK_COLUMNS]), names)
 
 
+def _update_tree(
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    values: dict[str, Any],
+    tags: list[str] | None,
+    parent: uuid.UUID | _Keep | None,
+) -> TaskView:
+    """The update, and what it means for the task's tree, in one transaction: completing
+    completes the open subtasks, an open task reopens its completed ancestors, a move to
+    another list takes the subtasks along (and leaves the parent behind), and the subtask
+    counts of every task concerned are set again."""
+    database.begin(session)
+    try:
+        node = task_tree.get_node(session, user_id=user_id, task_id=task_id, lock=True)
+        if node is None or node.deleted_at is not None:
+            raise TaskNotFound
+        new_list = values.get("list_id", node.list_id)
+        if isinstance(parent, uuid.UUID):
+            checked = task_tree.check_parent(
+                session,
+                user_id=user_id,
+                parent_id=parent,
+                task_id=task_id,
+                list_id=values.get("list_id"),
+            )
+            values["parent_id"] = checked.id
+            values["list_id"] = new_list = checked.list_id
+        elif parent is None:
+            values["parent_id"] = None
+        elif new_list != node.list_id and node.parent_id is not None:
+            values["parent_id"] = None  # its parent stays in the old list
+        try:
+            row = _run_update(session, user_id=user_id, task_id=task_id, values=values)
+        except IntegrityError as exc:
+            raise InvalidReference("list_id", "no such list") from exc
+        if row is None:
+            raise TaskNotFound
+        now = values["updated_at"]
+        if new_list != node.list_id:
+            task_tree.move_descendants(session, user_id=user_id, task_id=task_id, list_id=new_list)
+        moved = task_tree.Node(
+            task_id,
+            values.get("parent_id", node.parent_id),
+            new_list,
+            values.get("completed", node.completed),
+            None,
+        )
+        concerned = [task_id, node.parent_id, moved.parent_id]
+        if moved.completed and not node.completed:
+            concerned += task_tree.complete_descendants(
+                session, user_id=user_id, task_id=task_id, now=now
+            )
+        if not moved.completed:
+            concerned += task_tree.reopen_ancestors(session, user_id=user_id, node=moved, now=now)
+        task_tree.recount(session, user_id=user_id, task_ids=concerned)
+        if tags is not None:
+            tag_service.set_task_tags(session=session, user_id=user_id, task_id=task_id, names=tags)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return get_task_view(session=session, user_id=user_id, task_id=task_id)
+
+
 def update_task(
     *, session: Session, user_id: uuid.UUID, task_id: uuid.UUID, task_in: CompatTaskUpdate
 ) -> TaskView:
@@ -395,8 +539,11 @@ def update_task(
         changes.pop("due")
         values.update(_due_values(task_in.due))
     tags: list[str] | None = changes.pop("tags", None)
+    parent = changes.pop("parent_id") if "parent_id" in changes else KEEP
     values.update(changes)  # title, description, list_id
-    return _update(session, user_id=user_id, task_id=task_id, values=values, tags=tags)
+    return _update(
+        session, user_id=user_id, task_id=task_id, values=values, tags=tags, parent=parent
+    )
 
 
 def replace_task(
@@ -414,8 +561,14 @@ def replace_task(
     }
     if task_in.list_id is not None:
         values["list_id"] = task_in.list_id
+    parent = task_in.parent_id if task_in.parent_id is not None else KEEP
     return _update(
-        session, user_id=user_id, task_id=task_id, values=values, tags=list(task_in.tags)
+        session,
+        user_id=user_id,
+        task_id=task_id,
+        values=values,
+        tags=list(task_in.tags),
+        parent=parent,
     )
 
 
@@ -428,13 +581,23 @@ def set_completed(
     PostgreSQL); when it matches nothing the task is already in that state (or missing: 404).
     """
     now = utcnow()
+    values = {**_completed_values(completed, now), "updated_at": now}
     row = _run_update(
         session,
         user_id=user_id,
         task_id=task_id,
-        values={**_completed_values(completed, now), "updated_at": now},
+        values=values,
         only_if_completed_is=not completed,
+        leaf_only=True,
     )
+    if row is None:
+        # Already in that state, missing, or part of a tree (the slower path).
+        node = task_tree.get_node(session, user_id=user_id, task_id=task_id)
+        session.rollback()  # end the read: the write below takes its own transaction
+        if node is not None and node.deleted_at is None and node.completed != completed:
+            return _update_tree(
+                session, user_id=user_id, task_id=task_id, values=values, tags=None, parent=KEEP
+            )
     view = (
         _view(row)
         if row is not None and len(row) > _TASK_COLUMNS
@@ -459,8 +622,14 @@ def delete_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> 
     """One DELETE of the user's task, for good (see services.trash for the trash);
     TaskNotFound if it matched nothing (a missing task, another user's, one in the trash, or
     one a concurrent request deleted first: the same 404)."""
-    # Its tag links go with it (ON DELETE CASCADE); the tags stay.
+    # Its tag links go with it (ON DELETE CASCADE); the tags stay; so do its subtasks (the
+    # composite key to the parent cascades), and its parent's counts are set again.
+    node = task_tree.get_node(session, user_id=user_id, task_id=task_id)
+    if node is not None and node.parent_id is not None:
+        database.begin(session)
     deleted = database.run(session, _DELETE, {"task_id": task_id, "user_id": user_id}, prepare=True)
+    if deleted and node is not None and node.parent_id is not None:
+        task_tree.recount(session, user_id=user_id, task_ids=[node.parent_id])
     database.commit(session)
     if not deleted:
         raise TaskNotFound

@@ -17,6 +17,7 @@ from app import database
 from app.core.errors import InvalidCursor, TaskNotFound
 from app.models.base import utcnow
 from app.models.task import TASKS
+from app.services import task_tree
 from app.services.cursors import decode_cursor, encode_cursor, query_fingerprint
 from app.services.tasks import ShownTask, TaskView, get_task_view, view_columns, view_of
 
@@ -30,6 +31,9 @@ _TRASH = (
         TASKS.c.id == bindparam("the_task"),
         TASKS.c.user_id == bindparam("the_owner"),
         TASKS.c.deleted_at.is_(None),
+        # A task in a tree takes the slower path (its subtasks, its parent's counts).
+        TASKS.c.parent_id.is_(None),
+        TASKS.c.subtask_count == 0,
     )
     .values(deleted_at=bindparam("now", type_=TASKS.c.deleted_at.type))
     .returning(TASKS.c.id)
@@ -40,11 +44,33 @@ def trash_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> N
     """Move the user's task to the trash; TaskNotFound if it is missing, someone else's or
     already in the trash."""
     # Not named like columns: those names are reserved for the SET clause.
-    params = {"the_task": task_id, "the_owner": user_id, "now": utcnow()}
+    now = utcnow()
+    params = {"the_task": task_id, "the_owner": user_id, "now": now}
     rows = database.run(session, _TRASH, params, prepare=True)
     database.commit(session)
     if not rows:
-        raise TaskNotFound
+        _trash_tree(session, user_id=user_id, task_id=task_id, now=now)
+
+
+def _trash_tree(session: Session, *, user_id: uuid.UUID, task_id: uuid.UUID, now: datetime) -> None:
+    """A task with its subtasks, at the same moment (so a restore brings them back together),
+    and its parent's counts, in one transaction."""
+    database.begin(session)
+    try:
+        node = task_tree.get_node(session, user_id=user_id, task_id=task_id, lock=True)
+        if node is None or node.deleted_at is not None:
+            raise TaskNotFound
+        ids = [task_id, *task_tree.descendants(session, user_id=user_id, task_id=task_id)]
+        session.execute(
+            update(TASKS)
+            .where(TASKS.c.user_id == user_id, TASKS.c.id.in_(ids), TASKS.c.deleted_at.is_(None))
+            .values(deleted_at=now)
+        )
+        task_tree.recount(session, user_id=user_id, task_ids=[node.parent_id])
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 @cache
@@ -94,26 +120,47 @@ def list_trash(
     )
 
 
-_RESTORE = (
-    update(TASKS)
-    .where(
-        TASKS.c.id == bindparam("the_task"),
-        TASKS.c.user_id == bindparam("the_owner"),
-        TASKS.c.deleted_at.is_not(None),
-    )
-    .values(deleted_at=None, updated_at=bindparam("now", type_=TASKS.c.updated_at.type))
-    .returning(TASKS.c.id)
-)
-
-
 def restore_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskView:
-    """Take the task out of the trash, back into its list (a deleted list's tasks were moved
-    to the Inbox when it went). TaskNotFound if it is not in the user's trash."""
-    params = {"the_task": task_id, "the_owner": user_id, "now": utcnow()}
-    rows = database.run(session, _RESTORE, params)
-    database.commit(session)
-    if not rows:
-        raise TaskNotFound
+    """Take the task out of the trash with the subtasks that went with it, back into its list
+    (a deleted list's tasks were moved to the Inbox when it went) and under its parent, unless
+    the parent is in the trash or gone (then it comes back as a top-level task). TaskNotFound
+    if it is not in the user's trash. One transaction."""
+    database.begin(session)
+    try:
+        node = task_tree.get_node(session, user_id=user_id, task_id=task_id, lock=True)
+        if node is None or node.deleted_at is None:
+            raise TaskNotFound
+        levels = task_tree.descendant_levels(
+            session, user_id=user_id, task_id=task_id, deleted_at=node.deleted_at
+        )
+        ids = [task_id, *(task for level in levels for task in level)]
+        now = utcnow()
+        session.execute(
+            update(TASKS)
+            .where(TASKS.c.user_id == user_id, TASKS.c.id.in_(ids))
+            .values(deleted_at=None, updated_at=now)
+        )
+        parent_id = node.parent_id
+        if parent_id is not None:
+            parent = task_tree.get_node(session, user_id=user_id, task_id=parent_id)
+            if parent is None or parent.deleted_at is not None or parent.list_id != node.list_id:
+                parent_id = None
+                session.execute(
+                    update(TASKS)
+                    .where(TASKS.c.user_id == user_id, TASKS.c.id == task_id)
+                    .values(parent_id=None)
+                )
+        concerned: list[uuid.UUID | None] = [*ids, node.parent_id]
+        if parent_id is not None and not node.completed:
+            restored = task_tree.Node(task_id, parent_id, node.list_id, node.completed, None)
+            concerned += task_tree.reopen_ancestors(
+                session, user_id=user_id, node=restored, now=now
+            )
+        task_tree.recount(session, user_id=user_id, task_ids=concerned)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
     return get_task_view(session=session, user_id=user_id, task_id=task_id)
 
 
