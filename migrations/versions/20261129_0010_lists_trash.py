@@ -137,9 +137,6 @@ def upgrade() -> None:
             ["id", "user_id"],
             ondelete="CASCADE",
         )
-        # The defaults only filled existing rows; the application always writes the counts.
-        batch.alter_column("subtask_count", existing_type=sa.Integer(), server_default=None)
-        batch.alter_column("open_subtask_count", existing_type=sa.Integer(), server_default=None)
     op.create_index(
         "ix_tasks_user_id_list_id_created_at_id",
         "tasks",

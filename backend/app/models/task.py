@@ -76,8 +76,9 @@ class Task(SQLModel, table=True):
     parent_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
     # Kept by the services (services.task_tree.recount) in the transaction that changes a
     # subtree: the subtasks not in the trash, and those of them not completed.
-    subtask_count: int = Field(default=0)
-    open_subtask_count: int = Field(default=0)
+    # (A server default too: rows written by plain SQL, like bulk seeds, start with none.)
+    subtask_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    open_subtask_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 # The table behind Task, for SQLAlchemy Core statements on the hot paths.
