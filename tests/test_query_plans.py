@@ -6,7 +6,7 @@ The rows are seeded with INSERT ... SELECT from generate_series into a throwaway
 then ANALYZEd, so the planner decides with realistic statistics.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from app import migrate
 from app.database import PREPARE_OPTION, SETTINGS_SQL, normalize_database_url
 from app.schemas.task_query import TaskQuery
 from app.services import tasks as task_service
+from app.services import trash as trash_service
 from tests.conftest import ThrowawayPostgres
 from tests.sql_recorder import recording
 
@@ -59,7 +60,8 @@ SEED = [
     """,
     """
     INSERT INTO tasks (id, user_id, title, description, completed, completed_at, priority,
-                       due_date, due_at, due_sort, created_at, updated_at, list_id)
+                       due_date, due_at, due_sort, created_at, updated_at, list_id,
+                       deleted_at, parent_id)
     SELECT md5('task' || g)::uuid,
            (OWNER)::uuid,
            'Task ' || g || ' ' || (ARRAY['groceries', 'report', 'call', 'plan'])[1 + g % 4],
@@ -73,7 +75,10 @@ SEED = [
                 WHEN g % 4 = 2 THEN now() + (g % 90) * interval '1 hour' END,
            now() - g * interval '1 minute',
            now() - g * interval '1 minute',
-           (LIST)::uuid
+           (LIST)::uuid,
+           CASE WHEN g % 1000 = 12 THEN now() - g * interval '1 second' END,
+           -- Every 24th task from the 36th (the heavy user's, in "Work") is a subtask.
+           CASE WHEN g % 24 = 12 AND g > 12 THEN md5('task' || (g - 12))::uuid END
     FROM generate_series(1, :tasks) AS g
     """,
     """
@@ -118,13 +123,25 @@ def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def _explain_listing(engine: Engine, user: int, query: TaskQuery) -> list[dict[str, Any]]:
     """EXPLAIN the page query list_tasks sends for `query`."""
+
+    def listing(session: Session, user_id: Any) -> list[Any]:
+        views, _ = task_service.list_tasks(session=session, user_id=user_id, query=query)
+        return views
+
+    return _explain(engine, user, listing)
+
+
+def _explain(
+    engine: Engine, user: int, call: Callable[[Session, Any], list[Any]]
+) -> list[dict[str, Any]]:
+    """EXPLAIN the page query that `call` (a listing) sends."""
     with engine.connect() as connection:
         user_id = connection.execute(
             text("SELECT md5('user' || :n)::uuid"), {"n": user}
         ).scalar_one()
     sending = engine.execution_options(**{PREPARE_OPTION: True})
     with recording(engine) as sent, Session(sending) as session:
-        views, _ = task_service.list_tasks(session=session, user_id=user_id, query=query)
+        views = call(session, user_id)
     assert views, "the seeded user should have matching tasks"
     statement, parameters = next(sent_pair for sent_pair in sent if "FROM tasks" in sent_pair[0])
     # database.run sends the transaction settings in the same call, before the query. A
@@ -168,8 +185,14 @@ def _scans(nodes: list[dict[str, Any]]) -> list[tuple[str, str | None, str | Non
             TaskQuery.model_validate({"list": ["67e92c87-65a9-bc7f-b2d3-35c459de9eb5"]}),
             "ix_tasks_user_id_list_id_created_at_id",
         ),
+        (TaskQuery(parent="none"), "ix_tasks_user_id_created_at_id"),
+        # md5('task24'): a task of the heavy user with one subtask.
+        (
+            TaskQuery(parent="174645e9-4b2d-5cd8-5ff4-f9462b78f8b6"),
+            "ix_tasks_user_id_parent_id_created_at_id",
+        ),
     ],
-    ids=["default", "open", "due", "common-tag", "rare-tag", "search", "list"],
+    ids=["default", "open", "due", "common-tag", "rare-tag", "search", "list", "top", "children"],
 )
 def test_heavy_user_listings_use_their_indexes(
     seeded_engine: Engine, query: TaskQuery, index: str
@@ -200,6 +223,17 @@ def test_typical_user_listings_use_an_index(seeded_engine: Engine, query: TaskQu
 
 
 @pytest.mark.slow
+def test_the_heavy_users_trash_uses_its_index(seeded_engine: Engine) -> None:
+    # One task in a thousand is in the trash (40 of the heavy user's 20,000).
+    def trash(session: Session, user_id: Any) -> list[Any]:
+        page, _ = trash_service.list_trash(session=session, user_id=user_id, limit=50, cursor=None)
+        return page
+
+    scans = _scans(_explain(seeded_engine, HEAVY, trash))
+    assert "ix_tasks_user_id_deleted_at_id" in {name for _, _, name in scans}, scans
+
+
+@pytest.mark.slow
 def test_a_prepared_task_read_uses_the_primary_key_whatever_the_values(
     seeded_engine: Engine,
 ) -> None:
@@ -208,7 +242,10 @@ def test_a_prepared_task_read_uses_the_primary_key_whatever_the_values(
     its id."""
     with seeded_engine.connect() as connection:
         user_id, task_id = connection.execute(
-            text("SELECT user_id, id FROM tasks WHERE user_id = md5('user' || :n)::uuid LIMIT 1"),
+            text(
+                "SELECT user_id, id FROM tasks WHERE user_id = md5('user' || :n)::uuid"
+                " AND deleted_at IS NULL LIMIT 1"
+            ),
             {"n": HEAVY},
         ).one()
     sending = seeded_engine.execution_options(**{PREPARE_OPTION: True})

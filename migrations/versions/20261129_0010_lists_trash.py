@@ -108,6 +108,13 @@ def upgrade() -> None:
     with op.batch_alter_table("tasks") as batch:
         batch.add_column(sa.Column("list_id", sa.Uuid(), nullable=True))
         batch.add_column(sa.Column("deleted_at", TIMESTAMP, nullable=True))
+        batch.add_column(sa.Column("parent_id", sa.Uuid(), nullable=True))
+        batch.add_column(
+            sa.Column("subtask_count", sa.Integer(), server_default="0", nullable=False)
+        )
+        batch.add_column(
+            sa.Column("open_subtask_count", sa.Integer(), server_default="0", nullable=False)
+        )
     backfill = (
         "UPDATE tasks SET list_id = (SELECT lists.id FROM lists "
         "WHERE lists.user_id = tasks.user_id AND lists.inbox)"
@@ -123,12 +130,24 @@ def upgrade() -> None:
         batch.create_foreign_key(
             op.f("fk_tasks_list_id_lists"), "lists", ["list_id", "user_id"], ["id", "user_id"]
         )
+        batch.create_foreign_key(
+            op.f("fk_tasks_parent_id_tasks"),
+            "tasks",
+            ["parent_id", "user_id"],
+            ["id", "user_id"],
+            ondelete="CASCADE",
+        )
     op.create_index(
         "ix_tasks_user_id_list_id_created_at_id",
         "tasks",
         ["user_id", "list_id", "created_at", "id"],
     )
     op.create_index("ix_tasks_user_id_deleted_at_id", "tasks", ["user_id", "deleted_at", "id"])
+    op.create_index(
+        "ix_tasks_user_id_parent_id_created_at_id",
+        "tasks",
+        ["user_id", "parent_id", "created_at", "id"],
+    )
 
     if postgres:
         rule = f"user_id = {CURRENT_USER}"
@@ -152,10 +171,15 @@ def downgrade() -> None:
     if postgres:
         op.execute("ALTER TABLE task_tags FORCE ROW LEVEL SECURITY")
         op.execute("ALTER TABLE tasks FORCE ROW LEVEL SECURITY")
+    op.drop_index("ix_tasks_user_id_parent_id_created_at_id", table_name="tasks")
     op.drop_index("ix_tasks_user_id_deleted_at_id", table_name="tasks")
     op.drop_index("ix_tasks_user_id_list_id_created_at_id", table_name="tasks")
     with op.batch_alter_table("tasks") as batch:
+        batch.drop_constraint(op.f("fk_tasks_parent_id_tasks"), type_="foreignkey")
         batch.drop_constraint(op.f("fk_tasks_list_id_lists"), type_="foreignkey")
+        batch.drop_column("open_subtask_count")
+        batch.drop_column("subtask_count")
+        batch.drop_column("parent_id")
         batch.drop_column("deleted_at")
         batch.drop_column("list_id")
     op.drop_index("ix_lists_user_id_inbox", table_name="lists")

@@ -324,3 +324,23 @@ def test_compat_routes_keep_their_shape_and_use_the_inbox(
     assert "list_id" in assert_problem(refused, 422)["detail"]
     fetched = client.get(f"/api/v1/tasks/{created.json()['id']}", headers=owner.headers)
     assert fetched.json()["list_id"] == inbox(client, owner)["id"]
+
+
+def test_a_whole_number_written_as_a_float_is_a_position(
+    client: TestClient, owner: Account
+) -> None:
+    # JSON Schema's "integer" includes 2.0, so the contract allows it.
+    assert make_list(client, owner, position=2.0)["position"] == 2
+
+
+def test_a_trashed_task_of_a_deleted_list_is_restored_to_the_inbox(
+    client: TestClient, owner: Account
+) -> None:
+    work = make_list(client, owner)
+    task = make_task(client, owner, list_id=work["id"])
+    assert client.delete(f"/api/v1/tasks/{task['id']}", headers=owner.headers).status_code == 204
+    # Only trash left in it: the list goes without a say.
+    assert client.delete(f"/api/v1/lists/{work['id']}", headers=owner.headers).status_code == 204
+    restored = client.post(f"/api/v1/trash/{task['id']}/restore", headers=owner.headers)
+    assert restored.status_code == 200
+    assert restored.json()["list_id"] == inbox(client, owner)["id"]

@@ -173,3 +173,10 @@ def test_purge_expired_deletes_only_old_trash(
     assert deleted == 1
     assert _trash_ids(client, owner) == [recent["id"]]
     assert client.get(f"/api/v1/tasks/{live['id']}", headers=owner.headers).status_code == 200
+
+
+def test_the_hackathon_delete_moves_to_the_trash_too(client: TestClient, owner: Account) -> None:
+    task = make_task(client, owner)
+    deleted = client.delete(f"/api/{owner.id}/tasks/{task['id']}", headers=owner.headers)
+    assert deleted.status_code == 204
+    assert _trash_ids(client, owner) == [task["id"]]

@@ -27,6 +27,9 @@ class Row(NamedTuple):
     version: int
     recurrence: str | None
     recurrence_basis: str
+    parent_id: uuid.UUID | None
+    subtask_count: int
+    open_subtask_count: int
 
 
 # UTC as the drivers hand it back: psycopg2's fixed offset zero, or datetime.UTC.
@@ -54,6 +57,9 @@ def rows(draw: st.DrawFn) -> Row:
         version=draw(st.integers(1, 2**31 - 1)),
         recurrence=draw(st.none() | st.sampled_from(["FREQ=DAILY", "FREQ=MONTHLY;BYDAY=-1FR"])),
         recurrence_basis=draw(st.sampled_from(["due", "completion"])),
+        parent_id=draw(st.none() | st.uuids()),
+        subtask_count=draw(st.integers(0, 1000)),
+        open_subtask_count=draw(st.integers(0, 1000)),
     )
 
 

@@ -39,6 +39,15 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_user_id_list_id_created_at_id", "user_id", "list_id", "created_at", "id"),
         # Serves the trash (newest deletion first) and the purge of old trash.
         Index("ix_tasks_user_id_deleted_at_id", "user_id", "deleted_at", "id"),
+        # A subtask's parent is a task of the same owner; deleting a task for good deletes
+        # its subtasks (they went to the trash with it, or go with it).
+        ForeignKeyConstraint(
+            ["parent_id", "user_id"], ["tasks.id", "tasks.user_id"], ondelete="CASCADE"
+        ),
+        # Serves `?parent=`, the subtask counts and walking a task's subtree.
+        Index(
+            "ix_tasks_user_id_parent_id_created_at_id", "user_id", "parent_id", "created_at", "id"
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -88,6 +97,12 @@ class Task(SQLModel, table=True):
     # A timed series' wall time of day in the user's zone, kept once the task first advanced
     # (a DST gap may have moved one due); NULL: the current due's own wall time.
     recurrence_time: time | None = Field(default=None, sa_column=Column(Time, nullable=True))
+    parent_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
+    # Kept by the services (services.task_tree.recount) in the transaction that changes a
+    # subtree: the subtasks not in the trash, and those of them not completed.
+    # (A server default too: rows written by plain SQL, like bulk seeds, start with none.)
+    subtask_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    open_subtask_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 # The table behind Task, for SQLAlchemy Core statements on the hot paths.

@@ -113,7 +113,9 @@ def list_tasks(
     "/stats",
     summary="Count your tasks",
     response_model=TaskStats,
-    responses=merge_responses(problem_responses(401, 429), not_modified_responses(200, weak=True)),
+    responses=merge_responses(
+        problem_responses(401, 422, 429), not_modified_responses(200, weak=True)
+    ),
     openapi_extra={"parameters": [IF_NONE_MATCH]},
 )
 def get_task_stats(
@@ -157,12 +159,16 @@ def create_task(
     current_user: CurrentUser,
     request: Request,
 ) -> Response:
-    """Create a task (in the Inbox unless `list_id` says otherwise). The `Location` header
-    points at it. Safe to retry with an `Idempotency-Key`."""
+    """Create a task (in the Inbox unless `list_id` says otherwise, under `parent_id` if
+    given). The `Location` header points at it. Safe to retry with an `Idempotency-Key`."""
 
     def create() -> Response:
         view = task_service.create_task(
-            session=session, user_id=current_user.id, task_in=task_in, list_id=task_in.list_id
+            session=session,
+            user_id=current_user.id,
+            task_in=task_in,
+            list_id=task_in.list_id,
+            parent_id=task_in.parent_id,
         )
         # The task's own path, as url_for would build it (root_path included), without its
         # search through every route.

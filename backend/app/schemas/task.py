@@ -19,7 +19,17 @@ from app.schemas.values import DUE_EXAMPLES, Due, Priority, PriorityName, TagNam
 MAX_TAGS_PER_TASK = 20
 
 # Fields the API itself sets. A client may send back what it received; they are ignored.
-READ_ONLY_FIELDS = frozenset({"id", "completed_at", "created_at", "updated_at", "version"})
+READ_ONLY_FIELDS = frozenset(
+    {
+        "id",
+        "completed_at",
+        "created_at",
+        "updated_at",
+        "version",
+        "subtask_count",
+        "open_subtask_count",
+    }
+)
 
 _TASK_EXAMPLE: dict[str, Any] = {
     "title": "Send the invoice",
@@ -83,15 +93,28 @@ class CompatTaskCreate(_TaskInput):
     _merge = field_validator("tags")(_merge_tags)
 
 
+_PARENT_HELP = (
+    "A subtask goes under one of your tasks in the same list, at most 4 levels deep; a "
+    "missing or trashed task, one in another list, the task itself or one of its subtasks "
+    "is a 422 naming `parent_id`."
+)
+
+
 class TaskCreate(CompatTaskCreate):
     list_id: ListId | None = Field(
-        default=None, description=f"The task's list; null or omitted: your Inbox. {_LIST_HELP}"
+        default=None,
+        description=(
+            f"The task's list; null or omitted: your Inbox (or the parent's list). {_LIST_HELP}"
+        ),
+    )
+    parent_id: ListId | None = Field(
+        default=None, description=f"Make it a subtask of this task. {_PARENT_HELP}"
     )
 
 
 class TaskReplace(TaskCreate):
     """PUT body: every client field; omitted optional fields are reset to their defaults,
-    except `list_id`: omitted or null, the task stays in its list."""
+    except `list_id` and `parent_id`: omitted or null, the task stays where it is."""
 
 
 def _not_nullable_list(schema: dict[str, Any]) -> None:
@@ -154,6 +177,13 @@ class TaskUpdate(CompatTaskUpdate):
         json_schema_extra=not_nullable,
     )
 
+    parent_id: ListId | None = Field(
+        default=None,
+        description=(
+            f"Moves the task under another; `null` makes it a top-level task. {_PARENT_HELP}"
+        ),
+    )
+
     @field_validator("list_id")
     @classmethod
     def _list_not_null(cls, value: object) -> object:
@@ -193,6 +223,12 @@ class TaskFields(Protocol):
     def recurrence(self) -> str | None: ...
     @property
     def recurrence_basis(self) -> str: ...
+    @property
+    def parent_id(self) -> uuid.UUID | None: ...
+    @property
+    def subtask_count(self) -> int: ...
+    @property
+    def open_subtask_count(self) -> int: ...
 
 
 class CompatTask(BaseModel):
@@ -272,18 +308,27 @@ class TaskPublic(CompatTask):
                     "recurrence": None,
                     "recurrence_basis": "due",
                     "list_id": "3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10",
+                    "parent_id": None,
+                    "subtask_count": 0,
+                    "open_subtask_count": 0,
                 }
             ]
         },
     )
 
     list_id: uuid.UUID = Field(description="The list the task is in.")
+    parent_id: uuid.UUID | None = Field(description="The task this is a subtask of, or null.")
+    subtask_count: int = Field(description="Its subtasks (one level down, not in the trash).")
+    open_subtask_count: int = Field(description="Those of its subtasks not completed.")
 
     @classmethod
     def from_task(cls, task: "TaskFields", tags: list[str]) -> "TaskPublic":
         return cls(
             **CompatTask.from_task(task, tags).model_dump(),
             list_id=task.list_id,
+            parent_id=task.parent_id,
+            subtask_count=task.subtask_count,
+            open_subtask_count=task.open_subtask_count,
         )
 
 
@@ -309,6 +354,9 @@ def task_document(task: "TaskFields", tags: list[str]) -> dict[str, Any]:
         "recurrence": task.recurrence,
         "recurrence_basis": task.recurrence_basis,
         "list_id": task.list_id,
+        "parent_id": task.parent_id,
+        "subtask_count": task.subtask_count,
+        "open_subtask_count": task.open_subtask_count,
     }
 
 

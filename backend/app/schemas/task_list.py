@@ -4,12 +4,23 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from annotated_types import Interval
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from app.schemas.common import Name, Pattern, StrictInput, not_nullable
 
 Color = Annotated[str, Pattern(r"^#[0-9A-Fa-f]{6}$", "must be a colour like #1A2B3C")]
 MAX_POSITION = 1_000_000
+
+
+def _whole_number(value: object) -> object:
+    # JSON Schema counts 2.0 as an integer, so the contract allows it; strict pydantic would not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Position = Annotated[int, Interval(ge=0, le=MAX_POSITION), BeforeValidator(_whole_number)]
 
 _NAME_HELP = (
     "1 to 100 characters after trimming; must not match another of your lists "
@@ -25,7 +36,7 @@ class ListCreate(StrictInput):
 
     name: Name = Field(description=_NAME_HELP)
     color: Color | None = Field(default=None, description="`#RRGGBB`, or null for none.")
-    position: int = Field(default=0, ge=0, le=MAX_POSITION, description=_POSITION_HELP)
+    position: Position = Field(default=0, description=_POSITION_HELP)
     archived: bool = Field(
         default=False, description="Archived lists and their tasks are hidden by default."
     )
@@ -40,10 +51,8 @@ class ListUpdate(StrictInput):
         default=None, description=f"Cannot be null. {_NAME_HELP}", json_schema_extra=not_nullable
     )
     color: Color | None = Field(default=None, description="`#RRGGBB`; `null` clears it.")
-    position: int | None = Field(
+    position: Position | None = Field(
         default=None,
-        ge=0,
-        le=MAX_POSITION,
         description=f"Cannot be null. {_POSITION_HELP}",
         json_schema_extra=not_nullable,
     )

@@ -1,5 +1,6 @@
 """Query parameters of `GET /api/v1/tasks` and the stats document."""
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_origin
@@ -19,6 +20,9 @@ SORT_FIELDS: tuple[SortField, ...] = (
     "relevance",
 )
 DEFAULT_SORT = "-created_at"
+PARENT_PATTERN = (
+    "^(none|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
 _SORT_KEY = "-?(" + "|".join(SORT_FIELDS) + ")"
 # Published in the contract, and every value it matches is accepted (see TaskQuery.sort).
 SORT_PATTERN = f"^{_SORT_KEY}(,{_SORT_KEY})*$"
@@ -127,6 +131,12 @@ class TaskQuery(BaseModel):
         description="Only tasks in these lists (ids); repeat for several (`list=a&list=b`).",
         examples=[["3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10"]],
     )
+    parent: str | None = Field(
+        default=None,
+        description="`none`: only top-level tasks; a task id: only that task's subtasks.",
+        examples=["none"],
+        json_schema_extra={"pattern": PARENT_PATTERN},
+    )
     archived: bool = Field(
         default=False,
         description="`true`: include tasks of archived lists (left out by default).",
@@ -162,6 +172,15 @@ class TaskQuery(BaseModel):
         if value is not None and not _has_word(value):
             raise ValueError("must contain at least one letter or digit")
         return value.strip() if value is not None else None
+
+    @field_validator("parent")
+    @classmethod
+    def _parent(cls, value: str | None) -> str | None:
+        if value is None or value == "none":
+            return value
+        if not re.fullmatch(PARENT_PATTERN, value):
+            raise ValueError("must be `none` or a task id")
+        return str(uuid.UUID(value))
 
     @field_validator("tag")
     @classmethod

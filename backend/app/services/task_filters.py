@@ -75,6 +75,7 @@ class ListShape:
     updated_after: bool
     lists: int
     archived: bool
+    parent: Literal["none", "task"] | None
     sort: tuple[SortKey, ...]
     # None without a cursor; otherwise, per sort column, whether the cursor's value is NULL.
     cursor_nulls: tuple[bool, ...] | None
@@ -334,6 +335,8 @@ def plan_list(
         params["created_after"] = query.created_after
     if query.updated_after is not None:
         params["updated_after"] = query.updated_after
+    if query.parent is not None and query.parent != "none":
+        params["parent"] = uuid.UUID(query.parent)
     list_ids = sorted(set(query.lists))
     params.update({f"list_{i}": list_id for i, list_id in enumerate(list_ids)})
     cursor_nulls: tuple[bool, ...] | None = None
@@ -355,6 +358,7 @@ def plan_list(
         updated_after=query.updated_after is not None,
         lists=len(list_ids),
         archived=query.archived,
+        parent=None if query.parent is None else "none" if query.parent == "none" else "task",
         sort=query.sort_keys,
         cursor_nulls=cursor_nulls,
     )
@@ -367,6 +371,10 @@ def where_clause(shape: ListShape) -> tuple[list[ColumnElement[bool]], ColumnEle
         bindparam(f"list_{i}", type_=TASKS.c.list_id.type) for i in range(shape.lists)
     ]
     where = visible_conditions(bindparam("user_id"), lists, shape.archived)
+    if shape.parent == "none":
+        where.append(col(Task.parent_id).is_(None))
+    elif shape.parent == "task":
+        where.append(col(Task.parent_id) == bindparam("parent", type_=TASKS.c.parent_id.type))
     rank: ColumnElement[float] | None = None
     if shape.completed:
         where.append(col(Task.completed) == bindparam("completed"))

@@ -33,7 +33,7 @@ from app.schemas.task import CompatTaskCreate, CompatTaskUpdate, TaskFields, Tas
 from app.schemas.task_query import TaskQuery
 from app.schemas.values import Priority
 from app.services import lists as list_service
-from app.services import outbox, task_recurrence
+from app.services import outbox, task_recurrence, task_tree
 from app.services import reminders as reminder_service
 from app.services import tags as tag_service
 from app.services.cursors import encode_cursor, query_fingerprint
@@ -95,6 +95,9 @@ class ShownTask(NamedTuple):
     recurrence_basis: str
     recurrence_done: int
     recurrence_time: TimeOfDay | None
+    parent_id: uuid.UUID | None
+    subtask_count: int
+    open_subtask_count: int
 
 
 assert list(ShownTask._fields) == [column.name for column in _SHOWN]  # noqa: S101
@@ -214,6 +217,9 @@ class TaskRecord(NamedTuple):
     recurrence_basis: str
     recurrence_done: int
     recurrence_time: TimeOfDay | None
+    parent_id: uuid.UUID | None
+    subtask_count: int
+    open_subtask_count: int
     version: int = 1
 
 
@@ -253,10 +259,15 @@ def create_task(
     user_id: uuid.UUID,
     task_in: CompatTaskCreate,
     list_id: uuid.UUID | None = None,
+    parent_id: uuid.UUID | None = None,
 ) -> TaskView:
     """Create a task in list_id, or in the Inbox. A list the user does not have is a 422
-    naming list_id (the composite foreign key refuses it)."""
+    naming list_id (the composite foreign key refuses it). With parent_id, a subtask."""
     task_recurrence.check_new(task_in)
+    if parent_id is not None:
+        return _create_subtask(
+            session, user_id=user_id, task_in=task_in, list_id=list_id, parent_id=parent_id
+        )
     if list_id is None and session.in_transaction():
         # Inside the caller's transaction a failed INSERT would take the caller's work down
         # with it (the retry below rolls back): make sure of the Inbox first instead.
@@ -273,8 +284,51 @@ def create_task(
     return _create_task(session, user_id=user_id, task_in=task_in, list_id=None)
 
 
+def _create_subtask(
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    task_in: CompatTaskCreate,
+    list_id: uuid.UUID | None,
+    parent_id: uuid.UUID,
+) -> TaskView:
+    """The subtask, its parent's counts and (for an open subtask) its reopened ancestors, in
+    one transaction."""
+    database.begin(session)
+    try:
+        parent = task_tree.check_parent(
+            session, user_id=user_id, parent_id=parent_id, task_id=None, list_id=list_id
+        )
+        view = _create_task(
+            session,
+            user_id=user_id,
+            task_in=task_in,
+            list_id=parent.list_id,
+            parent_id=parent.id,
+            commit=False,
+        )
+        node = task_tree.Node(view.task.id, parent.id, parent.list_id, task_in.completed, None)
+        above = [parent.id]
+        if not task_in.completed:
+            above = task_tree.reopen_ancestors(
+                session, user_id=user_id, node=node, now=view.task.created_at
+            )
+        task_tree.recount(session, user_id=user_id, task_ids=above)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return view
+
+
 def _create_task(
-    session: Session, *, user_id: uuid.UUID, task_in: CompatTaskCreate, list_id: uuid.UUID | None
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    task_in: CompatTaskCreate,
+    list_id: uuid.UUID | None,
+    parent_id: uuid.UUID | None = None,
+    commit: bool = True,
 ) -> TaskView:
     now = utcnow()
     fields: dict[str, Any] = {
@@ -289,6 +343,9 @@ def _create_task(
         "updated_at": now,
         "deleted_at": None,
         "version": 1,
+        "parent_id": parent_id,
+        "subtask_count": 0,
+        "open_subtask_count": 0,
         **_due_values(task_in.due),
         **task_recurrence.new_values(task_in),
     }
@@ -317,7 +374,8 @@ def _create_task(
             session=session, user_id=user_id, task_id=record.id, names=task_in.tags
         )
     events.created(record, tags)
-    database.commit(session)
+    if commit:
+        database.commit(session)
     return TaskView(record, tags)
 
 
@@ -342,6 +400,7 @@ class _UpdateShape(NamedTuple):
     tags_returned: bool
     expected_versions: int = 0  # If-Match: how many versions may be current (0: no check)
     only_if_not_recurring: bool = False
+    leaf_only: bool = False  # only a top-level task without subtasks (no tree to update)
 
 
 @cache
@@ -379,6 +438,8 @@ def _update_statement(shape: _UpdateShape) -> Any:
         where.append(versions_condition(shape.expected_versions))
     if shape.only_if_not_recurring:
         where.append(TASKS.c.recurrence.is_(None))
+    if shape.leaf_only:
+        where += [TASKS.c.parent_id.is_(None), TASKS.c.subtask_count == 0]
     statement = update(TASKS).where(*where).values(values).returning(*_SHOWN)
     if shape.tags_returned:
         statement = statement.returning(_tag_names_column(shape.dialect))
@@ -394,6 +455,7 @@ def _run_update(
     only_if_completed_is: bool | None = None,
     expected: Expected = None,
     only_if_not_recurring: bool = False,
+    leaf_only: bool = False,
 ) -> Any:
     """The updated row (with its tag names on PostgreSQL), or None if nothing matched."""
     if expected == ():
@@ -408,12 +470,20 @@ def _run_update(
         tags_returned,
         len(expected) if expected is not None else 0,
         only_if_not_recurring,
+        leaf_only,
     )
     params = {f"new_{name}": value for name, value in values.items()}
     params.update(the_task=task_id, the_owner=user_id)
     params.update(versions_params(expected))
     rows = database.run(session, _update_statement(shape), params, prepare=True)
     return rows[0] if rows else None
+
+
+class _Keep:
+    """`parent` not sent: the task keeps its parent."""
+
+
+KEEP = _Keep()
 
 
 def _update(
@@ -425,10 +495,24 @@ def _update(
     tags: list[str] | None,
     expected: Expected = None,
     zone: str = "UTC",
+    parent: uuid.UUID | _Keep | None = KEEP,
 ) -> TaskView:
     """One UPDATE of the user's task (404 if it matches nothing: missing, another user's, or
     deleted meanwhile; 412 if If-Match names another version); new tags are set in the same
-    transaction, and so are the times of its relative reminders when the due changes."""
+    transaction, and so are the times of its relative reminders when the due changes. A
+    change that can touch the task's tree (completion, list, parent) goes through
+    _update_tree instead."""
+    if not isinstance(parent, _Keep) or "list_id" in values or "completed" in values:
+        return _update_tree(
+            session,
+            user_id=user_id,
+            task_id=task_id,
+            values=values,
+            tags=tags,
+            parent=parent,
+            expected=expected,
+            zone=zone,
+        )
     events = outbox.watch(
         session=session, user_id=user_id, task_id=task_id, before=_loader(session, user_id, task_id)
     )
@@ -465,6 +549,86 @@ def _update(
     return view
 
 
+def _update_tree(
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    values: dict[str, Any],
+    tags: list[str] | None,
+    parent: uuid.UUID | _Keep | None,
+    expected: Expected = None,
+    zone: str = "UTC",
+) -> TaskView:
+    """The update, and what it means for the task's tree, in one transaction: completing
+    completes the open subtasks, an open task reopens its completed ancestors, a move to
+    another list takes the subtasks along (and leaves the parent behind), and the subtask
+    counts of every task concerned are set again. If-Match is checked in the task's UPDATE;
+    relative reminders follow a new due; webhooks hear of it in the same transaction."""
+    events = outbox.watch(
+        session=session, user_id=user_id, task_id=task_id, before=_loader(session, user_id, task_id)
+    )
+    database.begin(session)
+    try:
+        node = task_tree.get_node(session, user_id=user_id, task_id=task_id, lock=True)
+        if node is None or node.deleted_at is not None:
+            raise TaskNotFound
+        new_list = values.get("list_id", node.list_id)
+        if isinstance(parent, uuid.UUID):
+            checked = task_tree.check_parent(
+                session,
+                user_id=user_id,
+                parent_id=parent,
+                task_id=task_id,
+                list_id=values.get("list_id"),
+            )
+            values["parent_id"] = checked.id
+            values["list_id"] = new_list = checked.list_id
+        elif parent is None:
+            values["parent_id"] = None
+        elif new_list != node.list_id and node.parent_id is not None:
+            values["parent_id"] = None  # its parent stays in the old list
+        try:
+            row = _run_update(
+                session, user_id=user_id, task_id=task_id, values=values, expected=expected
+            )
+        except IntegrityError as exc:
+            raise InvalidReference("list_id", "no such list") from exc
+        if row is None:
+            if expected is None:
+                raise TaskNotFound
+            fail_missing_or_stale(session=session, user_id=user_id, task_id=task_id)
+        now = values["updated_at"]
+        if new_list != node.list_id:
+            task_tree.move_descendants(session, user_id=user_id, task_id=task_id, list_id=new_list)
+        moved = task_tree.Node(
+            task_id,
+            values.get("parent_id", node.parent_id),
+            new_list,
+            values.get("completed", node.completed),
+            None,
+        )
+        concerned = [task_id, node.parent_id, moved.parent_id]
+        if moved.completed and not node.completed:
+            concerned += task_tree.complete_descendants(
+                session, user_id=user_id, task_id=task_id, now=now
+            )
+        if not moved.completed:
+            concerned += task_tree.reopen_ancestors(session, user_id=user_id, node=moved, now=now)
+        task_tree.recount(session, user_id=user_id, task_ids=concerned)
+        if tags is not None:
+            tag_service.set_task_tags(session=session, user_id=user_id, task_id=task_id, names=tags)
+        view = get_task_view(session=session, user_id=user_id, task_id=task_id)
+        if "due_sort" in values and isinstance(view.task, ShownTask):
+            reminder_service.follow_due(session=session, user_id=user_id, task=view.task, zone=zone)
+        events.updated(*view)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return view
+
+
 def update_task(
     *,
     session: Session,
@@ -492,6 +656,7 @@ def update_task(
         changes.pop("due")
         values.update(_due_values(task_in.due))
     tags: list[str] | None = changes.pop("tags", None)
+    parent = changes.pop("parent_id") if "parent_id" in changes else KEEP
     values.update(changes)  # title, description, list_id
     return _update(
         session,
@@ -501,6 +666,7 @@ def update_task(
         tags=tags,
         expected=expected,
         zone=zone,
+        parent=parent,
     )
 
 
@@ -527,6 +693,7 @@ def replace_task(
     }
     if task_in.list_id is not None:
         values["list_id"] = task_in.list_id
+    parent = task_in.parent_id if task_in.parent_id is not None else KEEP
     return _update(
         session,
         user_id=user_id,
@@ -535,6 +702,7 @@ def replace_task(
         tags=list(task_in.tags),
         expected=expected,
         zone=zone,
+        parent=parent,
     )
 
 
@@ -556,15 +724,34 @@ def set_completed(
     """
     events = outbox.watch(session=session, user_id=user_id)
     now = utcnow()
+    values = {**_completed_values(completed, now), "updated_at": now}
     row = _run_update(
         session,
         user_id=user_id,
         task_id=task_id,
-        values={**_completed_values(completed, now), "updated_at": now},
+        values=values,
         only_if_completed_is=not completed,
         expected=expected,
         only_if_not_recurring=only_if_not_recurring,
+        leaf_only=True,
     )
+    if row is None:
+        # Already in that state, missing, stale, or part of a tree (the slower path).
+        node = task_tree.get_node(session, user_id=user_id, task_id=task_id)
+        session.rollback()  # end the read: the write below takes its own transaction
+        if node is not None and node.deleted_at is None and node.completed != completed:
+            current = get_task_view(session=session, user_id=user_id, task_id=task_id)
+            # An open recurring task is left as it is: services.completions advances it.
+            if not (only_if_not_recurring and current.task.recurrence is not None):
+                return _update_tree(
+                    session,
+                    user_id=user_id,
+                    task_id=task_id,
+                    values=values,
+                    tags=None,
+                    parent=KEEP,
+                    expected=expected,
+                )
     if row is not None and len(row) > _TASK_COLUMNS:
         view = _view(row)
     else:
@@ -602,7 +789,11 @@ def delete_task(
     events = outbox.watch(
         session=session, user_id=user_id, task_id=task_id, before=_loader(session, user_id, task_id)
     )
-    # Its tag links go with it (ON DELETE CASCADE); the tags stay.
+    # Its tag links go with it (ON DELETE CASCADE); the tags stay; so do its subtasks (the
+    # composite key to the parent cascades), and its parent's counts are set again.
+    node = task_tree.get_node(session, user_id=user_id, task_id=task_id)
+    if node is not None and node.parent_id is not None:
+        database.begin(session)
     params = {"task_id": task_id, "user_id": user_id}
     if expected is None:
         deleted = database.run(session, _DELETE, params, prepare=True)
@@ -611,6 +802,8 @@ def delete_task(
         deleted = database.run(session, statement, params | versions_params(expected), prepare=True)
     else:
         deleted = []
+    if deleted and node is not None and node.parent_id is not None:
+        task_tree.recount(session, user_id=user_id, task_ids=[node.parent_id])
     if deleted:
         events.deleted()
     database.commit(session)

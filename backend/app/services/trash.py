@@ -14,14 +14,14 @@ from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlmodel import Session
 
 from app import database
-from app.core.errors import InvalidCursor, TaskNotFound
-from app.core.etags import Expected
+from app.core.errors import InvalidCursor, PreconditionFailed, TaskNotFound
+from app.core.etags import Expected, version_matches
 from app.models.base import utcnow
 from app.models.task import TASKS
-from app.services import outbox
+from app.services import outbox, task_tree
 from app.services.cursors import decode_cursor, encode_cursor, query_fingerprint
 from app.services.task_versions import (
-    fail_missing_or_stale,
+    current_version,
     versions_condition,
     versions_params,
 )
@@ -37,6 +37,9 @@ _TRASH = (
         TASKS.c.id == bindparam("the_task"),
         TASKS.c.user_id == bindparam("the_owner"),
         TASKS.c.deleted_at.is_(None),
+        # A task in a tree takes the slower path (its subtasks, its parent's counts).
+        TASKS.c.parent_id.is_(None),
+        TASKS.c.subtask_count == 0,
     )
     .values(deleted_at=bindparam("now", type_=TASKS.c.deleted_at.type), version=TASKS.c.version + 1)
     .returning(TASKS.c.id)
@@ -61,7 +64,8 @@ def trash_task(
         before=lambda: get_task_view(session=session, user_id=user_id, task_id=task_id),
     )
     # Not named like columns: those names are reserved for the SET clause.
-    params = {"the_task": task_id, "the_owner": user_id, "now": utcnow()}
+    now = utcnow()
+    params = {"the_task": task_id, "the_owner": user_id, "now": now}
     if expected is None:
         rows = database.run(session, _TRASH, params, prepare=True)
     elif expected:
@@ -73,9 +77,42 @@ def trash_task(
         events.deleted()
     database.commit(session)
     if not rows:
-        if expected is None:
+        _trash_tree(
+            session, user_id=user_id, task_id=task_id, now=now, expected=expected, events=events
+        )
+
+
+def _trash_tree(
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    now: datetime,
+    expected: Expected,
+    events: outbox.TaskChange,
+) -> None:
+    """A task with its subtasks, at the same moment (so a restore brings them back together),
+    and its parent's counts, in one transaction; If-Match checked under the task's lock."""
+    database.begin(session)
+    try:
+        node = task_tree.get_node(session, user_id=user_id, task_id=task_id, lock=True)
+        if node is None or node.deleted_at is not None:
             raise TaskNotFound
-        fail_missing_or_stale(session=session, user_id=user_id, task_id=task_id)
+        version = current_version(session=session, user_id=user_id, task_id=task_id)
+        if version is not None and not version_matches(version, expected):
+            raise PreconditionFailed(version)
+        ids = [task_id, *task_tree.descendants(session, user_id=user_id, task_id=task_id)]
+        session.execute(
+            update(TASKS)
+            .where(TASKS.c.user_id == user_id, TASKS.c.id.in_(ids), TASKS.c.deleted_at.is_(None))
+            .values(deleted_at=now, version=TASKS.c.version + 1)
+        )
+        task_tree.recount(session, user_id=user_id, task_ids=[node.parent_id])
+        events.deleted()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 @cache
@@ -125,35 +162,51 @@ def list_trash(
     )
 
 
-_RESTORE = (
-    update(TASKS)
-    .where(
-        TASKS.c.id == bindparam("the_task"),
-        TASKS.c.user_id == bindparam("the_owner"),
-        TASKS.c.deleted_at.is_not(None),
-    )
-    .values(
-        deleted_at=None,
-        updated_at=bindparam("now", type_=TASKS.c.updated_at.type),
-        version=TASKS.c.version + 1,
-    )
-    .returning(TASKS.c.id)
-)
-
-
 def restore_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskView:
-    """Take the task out of the trash, back into its list (a deleted list's tasks were moved
-    to the Inbox when it went). TaskNotFound if it is not in the user's trash. Announced to
-    webhooks as `task.created`: the task exists again."""
+    """Take the task out of the trash with the subtasks that went with it, back into its list
+    (a deleted list's tasks were moved to the Inbox when it went) and under its parent, unless
+    the parent is in the trash or gone (then it comes back as a top-level task). TaskNotFound
+    if it is not in the user's trash. One transaction. Announced to webhooks as
+    `task.created`: the task exists again."""
     events = outbox.watch(session=session, user_id=user_id)
-    params = {"the_task": task_id, "the_owner": user_id, "now": utcnow()}
-    rows = database.run(session, _RESTORE, params)
-    if not rows:
+    database.begin(session)
+    try:
+        node = task_tree.get_node(session, user_id=user_id, task_id=task_id, lock=True)
+        if node is None or node.deleted_at is None:
+            raise TaskNotFound
+        levels = task_tree.descendant_levels(
+            session, user_id=user_id, task_id=task_id, deleted_at=node.deleted_at
+        )
+        ids = [task_id, *(task for level in levels for task in level)]
+        now = utcnow()
+        session.execute(
+            update(TASKS)
+            .where(TASKS.c.user_id == user_id, TASKS.c.id.in_(ids))
+            .values(deleted_at=None, updated_at=now, version=TASKS.c.version + 1)
+        )
+        parent_id = node.parent_id
+        if parent_id is not None:
+            parent = task_tree.get_node(session, user_id=user_id, task_id=parent_id)
+            if parent is None or parent.deleted_at is not None or parent.list_id != node.list_id:
+                parent_id = None
+                session.execute(
+                    update(TASKS)
+                    .where(TASKS.c.user_id == user_id, TASKS.c.id == task_id)
+                    .values(parent_id=None)
+                )
+        concerned: list[uuid.UUID | None] = [*ids, node.parent_id]
+        if parent_id is not None and not node.completed:
+            restored = task_tree.Node(task_id, parent_id, node.list_id, node.completed, None)
+            concerned += task_tree.reopen_ancestors(
+                session, user_id=user_id, node=restored, now=now
+            )
+        task_tree.recount(session, user_id=user_id, task_ids=concerned)
+        view = get_task_view(session=session, user_id=user_id, task_id=task_id)
+        events.created(*view)
+        session.commit()
+    except BaseException:
         session.rollback()
-        raise TaskNotFound
-    view = get_task_view(session=session, user_id=user_id, task_id=task_id)
-    events.created(*view)
-    database.commit(session)
+        raise
     return view
 
 
