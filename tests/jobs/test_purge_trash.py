@@ -138,6 +138,9 @@ def test_purge_command(own_url: str, own_engine: Engine, tmp_path: Path) -> None
     env = server_env(tmp_path, own_url)
     result = run_cli("purge", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "purged 2 tasks trashed more than 30 days ago"
+    assert result.stdout.splitlines() == [
+        "purged 2 tasks trashed more than 30 days ago",
+        "purged 0 expired idempotency key(s)",
+    ]
     result = run_cli("purge", "--older-than-days", "0", env=env, cwd=tmp_path)
-    assert result.stdout.strip() == "purged 2 tasks trashed more than 0 days ago"
+    assert result.stdout.splitlines()[0] == "purged 2 tasks trashed more than 0 days ago"
