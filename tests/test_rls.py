@@ -22,12 +22,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from app import database, migrate
-from app.dependencies import CurrentUser, SessionDep
+from app.dependencies import CurrentUser, SessionDep, require_scope
 from app.main import create_app
-from app.models import RefreshToken, Tag, Task, TaskTag
+from app.models import PersonalToken, RefreshToken, Tag, Task, TaskTag
 from app.models.task import TASKS
 from tests.conftest import ThrowawayPostgres, make_settings
-from tests.factories import Account, assert_problem, login, make_account, make_task
+from tests.factories import (
+    Account,
+    assert_problem,
+    bearer,
+    login,
+    make_account,
+    make_personal_token,
+    make_task,
+)
 from tests.sql_recorder import recording
 
 
@@ -110,6 +118,10 @@ def _add_probes(app: FastAPI) -> None:
         # database.run, the one-call path of the hot routes: its settings must scope it too.
         owners = database.run(session, _ALL_TASK_OWNERS, {})
         return {"task_owners": sorted({str(owner) for (owner,) in owners})}
+
+    @app.get("/probe/unscoped-personal-tokens", dependencies=[require_scope("account:read")])
+    def unscoped_personal_tokens(session: SessionDep, current_user: CurrentUser) -> list[str]:
+        return sorted({str(t.user_id) for t in session.exec(select(PersonalToken)).all()})
 
     @app.get("/probe/anonymous")
     def anonymous(session: SessionDep) -> dict[str, int]:
@@ -224,7 +236,8 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
             rows = conn.execute(
                 text(
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
-                    "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags')"
+                    "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', "
+                    "'personal_tokens')"
                 )
             ).all()
             policies = {
@@ -350,3 +363,27 @@ def test_the_request_transaction_carries_the_timeout_and_the_user(
         body = client.get("/probe/settings", headers=owner.headers).json()
     assert body["timeout"] == "4321ms"
     assert body["user_id"] == body["caller"]
+
+
+def test_personal_tokens_work_and_stay_private_under_rls(rls_client: TestClient) -> None:
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    task = make_task(client, alice)
+    # Found by its hash before its user is known, then used, then its use recorded.
+    created = make_personal_token(client, alice, ["tasks:read", "account:read"])
+    headers = bearer(created["token"])
+    assert client.get("/api/v1/tasks", headers=headers).json()["items"] == [task]
+    make_personal_token(client, bob, ["tasks:read"])
+    [listed] = client.get("/api/v1/tokens", headers=alice.headers).json()
+    assert listed["last_used_at"] is not None
+    # An unscoped query sees only the caller's own token rows.
+    assert client.get("/probe/unscoped-personal-tokens", headers=headers).json() == [alice.id]
+    revoked = client.delete(f"/api/v1/tokens/{created['id']}", headers=alice.headers)
+    assert revoked.status_code == 204
+    assert_problem(client.get("/api/v1/tasks", headers=headers), 401)
+    other = make_personal_token(client, alice, ["tasks:read"])
+    changed = client.post(
+        "/api/v1/auth/logout-all", json={"revoke_tokens": True}, headers=alice.headers
+    )
+    assert changed.status_code == 204
+    assert_problem(client.get("/api/v1/tasks", headers=bearer(other["token"])), 401)

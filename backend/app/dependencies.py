@@ -5,12 +5,13 @@ This is the only place where a bearer token is decoded.
 
 import logging
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Form, Path, Request
+from fastapi import Depends, Form, Path, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from pwdlib import PasswordHash
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -21,12 +22,15 @@ from app.core import rate_limit
 from app.core.callers import Caller
 from app.core.config import Settings
 from app.core.errors import (
+    InsufficientScope,
     NotAuthenticated,
+    PersonalTokenRefused,
     RateLimited,
     TaskNotFound,
     UnsupportedMediaType,
 )
 from app.core.rate_limit import RateLimiter, account_key
+from app.core.scopes import SCOPES
 from app.database import bind_session_to_user
 from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task
@@ -41,7 +45,8 @@ logger = logging.getLogger("app.auth")
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 
 # auto_error=False: a missing token must produce our 401 problem, not FastAPI's default.
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+# The scopes are listed for the OpenAPI document; a login grants them all.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, scopes=SCOPES, auto_error=False)
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency on the
@@ -172,11 +177,7 @@ async def limit_register(request: Request, limiter: RateLimiterDep) -> None:
     await enforce_limits(request, limiter, [(rate_limit.REGISTER_ADDRESS, client_address(request))])
 
 
-async def authorize_user(
-    request: Request,
-    session: SessionDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Caller:
+async def authorize_user(request: Request, session: SessionDep) -> Caller:
     """The authenticated caller, counted against the per-user rate limit, with the request's
     database session scoped to them by PostgreSQL row-level security.
 
@@ -184,21 +185,101 @@ async def authorize_user(
     event loop (app.authenticator); otherwise the check (a signature, maybe a query) runs on
     a worker thread. The handler's own statement then carries the row-level security
     settings (database.run): most requests make one round trip to the database in all.
+
+    The token is read here, not through `Depends(oauth2_scheme)`: a security scheme makes
+    FastAPI key its dependency cache by the route's scopes, so the scope check
+    (`require_scope`) and the handler would each authenticate the request once.
     """
+    token = await oauth2_scheme(request)
     if not token:
         raise NotAuthenticated
     authenticator: Authenticator = request.app.state.authenticator
     current_user = authenticator.cached(token)
     if current_user is None:
         current_user = await run_in_threadpool(authenticator.authenticate, session, token)
+    if current_user.personal_token_id is not None and route_access(request) is None:
+        # Fail closed: a route that declares no scope is not for personal tokens
+        # (tests/test_scopes.py fails for such a route before it ships).
+        logger.error("route %s declares no scope; personal token refused", request.url.path)
+        raise PersonalTokenRefused
     await enforce_limits(
         request, request.app.state.rate_limiter, [(rate_limit.USER, str(current_user.id))]
     )
     bind_session_to_user(session, current_user.id)
+    if authenticator.use_due(current_user):  # a personal token, at most once a minute
+        await run_in_threadpool(authenticator.record_use, session, current_user)
     return current_user
 
 
 CurrentUser = Annotated[Caller, Depends(authorize_user)]
+
+
+def require_scope(scope: str) -> Any:
+    """The scope a route needs, e.g. `dependencies=[require_scope("tasks:read")]` on the
+    route or its router: a personal access token without it gets 403 insufficient_scope; a
+    login or provider token has every scope. The OpenAPI document shows it as the scope of
+    the operation's security requirement."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+    return Security(_check_scope, scopes=[scope])
+
+
+def login_required() -> Any:
+    """For what only the owner may do (tokens, password, logout-all, the account itself):
+    a personal access token gets 403 whatever its scopes. In the OpenAPI document: a
+    security requirement with no scopes."""
+    return Security(_refuse_personal_token)
+
+
+# Each check has the OAuth2 scheme as a sub-dependency only so that the OpenAPI document
+# carries the security requirement (FastAPI builds it from security schemes).
+async def _check_scope(
+    _token: Annotated[str | None, Depends(oauth2_scheme)],
+    security_scopes: SecurityScopes,
+    current_user: CurrentUser,
+) -> None:
+    for scope in security_scopes.scopes:
+        if not current_user.allows(scope):
+            raise InsufficientScope(scope)
+
+
+async def _refuse_personal_token(
+    _token: Annotated[str | None, Depends(oauth2_scheme)], current_user: CurrentUser
+) -> None:
+    if current_user.personal_token_id is not None:
+        raise PersonalTokenRefused
+
+
+LOGIN_ONLY = "login"
+
+
+def _find_access(dependant: Dependant) -> str | None:
+    for sub in dependant.dependencies:
+        if sub.call is _refuse_personal_token:
+            return LOGIN_ONLY
+        if sub.call is _check_scope:
+            return " ".join(sub.own_oauth_scopes or [])
+        found = _find_access(sub)
+        if found is not None:
+            return found
+    return None
+
+
+_ACCESS_ATTRIBUTE = "tasks_api_access"
+
+
+def route_access(request: Request) -> str | None:
+    """What the matched route declares: its scope, LOGIN_ONLY, or None for nothing.
+    Found once per route, then kept on it (routes are not hashable, so not in a cache)."""
+    route = request.scope.get("route")
+    if route is None:
+        return None
+    access: str | None = getattr(route, _ACCESS_ATTRIBUTE, "")
+    if access == "":
+        dependant = getattr(route, "dependant", None)
+        access = None if dependant is None else _find_access(dependant)
+        setattr(route, _ACCESS_ATTRIBUTE, access)
+    return access
 
 
 def forget_caller(request: Request, user_id: uuid.UUID) -> None:

@@ -33,7 +33,7 @@ from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.openapi import BEARER_SCHEME as BEARER_SCHEME_NAME
 from app.openapi import TasksAPI, refine
 from app.request_session import DatabaseSessionMiddleware
-from app.routers import auth, compat, docs, health, metrics, tags, tasks, users
+from app.routers import auth, compat, docs, health, metrics, tags, tasks, tokens, users
 
 logger = logging.getLogger("app.main")
 
@@ -46,6 +46,10 @@ A secure, user-isolated task API. Register, get a token from `/api/v1/auth/token
 TAGS = [
     {"name": "auth", "description": "Accounts and tokens: register, log in, refresh, log out."},
     {"name": "users", "description": "The signed-in user's own profile."},
+    {
+        "name": "tokens",
+        "description": "Personal access tokens with scopes, for scripts and other services.",
+    },
     {"name": "tasks", "description": "Your tasks. Other users' tasks do not exist for you."},
     {"name": "tags", "description": "Your tags, created on the fly from task `tags`."},
     {"name": "health", "description": "Liveness and readiness probes."},
@@ -166,7 +170,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     if settings.local_accounts_enabled:
         app.include_router(auth.router)
-    for module in (users, tasks, tags, health, docs, metrics):
+    for module in (users, tokens, tasks, tags, health, docs, metrics):
         app.include_router(module.router)
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:
@@ -215,7 +219,8 @@ def _document_bearer_only(app: FastAPI) -> None:
             for operations in schema.get("paths", {}).values():
                 for operation in operations.values():
                     if "security" in operation:
-                        operation["security"] = [{BEARER_SCHEME_NAME: []}]
+                        scopes = [s for r in operation["security"] for v in r.values() for s in v]
+                        operation["security"] = [{BEARER_SCHEME_NAME: sorted(set(scopes))}]
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -20,6 +20,7 @@ from app.dependencies import (
     SettingsDep,
     TaskId,
     require_json,
+    require_scope,
     task_uuid,
 )
 from app.schemas.common import problem_responses
@@ -76,7 +77,10 @@ router = APIRouter(
 
 
 @router.get(
-    "", response_model=list[TaskPublic], responses=problem_responses(400, 401, 422, *_MISMATCH)
+    "",
+    response_model=list[TaskPublic],
+    dependencies=[require_scope("tasks:read")],
+    responses=problem_responses(400, 401, 422, *_MISMATCH),
 )
 def compat_list_tasks(
     session: SessionDep,
@@ -115,7 +119,7 @@ def compat_list_tasks(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=problem_responses(400, 401, 413, 415, 422, *_MISMATCH),
 )
 def compat_create_task(
@@ -134,7 +138,10 @@ def compat_create_task(
 
 
 @router.get(
-    "/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 404, *_MISMATCH)
+    "/{task_id}",
+    response_model=TaskPublic,
+    dependencies=[require_scope("tasks:read")],
+    responses=problem_responses(401, 404, *_MISMATCH),
 )
 def compat_get_task(
     user_id: str,  # checked by require_path_user; declared so the contract lists it first
@@ -152,7 +159,7 @@ def compat_get_task(
 @router.put(
     "/{task_id}",
     response_model=TaskPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=problem_responses(400, 401, 404, 413, 415, 422, *_MISMATCH),
 )
 def compat_update_task(
@@ -173,6 +180,7 @@ def compat_update_task(
 @router.delete(
     "/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require_scope("tasks:write")],
     responses=problem_responses(401, 404, *_MISMATCH),
 )
 def compat_delete_task(
@@ -189,7 +197,7 @@ def compat_delete_task(
 @router.patch(
     "/{task_id}/complete",
     response_model=TaskPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=problem_responses(400, 401, 404, 413, 415, 422, *_MISMATCH),
 )
 def compat_complete_task(

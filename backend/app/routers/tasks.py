@@ -11,6 +11,7 @@ from app.dependencies import (
     TaskQueryDep,
     end_transaction,
     require_json,
+    require_scope,
     task_uuid,
 )
 from app.schemas.common import problem_responses
@@ -51,6 +52,7 @@ def _json(session: Session, body: Any, status_code: int = 200, **headers: str) -
     response_model=TaskPage,
     responses=problem_responses(400, 401, 422, 429),
     openapi_extra={"parameters": query_parameters()},
+    dependencies=[require_scope("tasks:read")],
 )
 def list_tasks(query: TaskQueryDep, session: SessionDep, current_user: CurrentUser) -> Response:
     """List your tasks a page at a time: filter, search and sort (newest first by default)."""
@@ -66,6 +68,7 @@ def list_tasks(query: TaskQueryDep, session: SessionDep, current_user: CurrentUs
     "/stats",
     summary="Count your tasks",
     response_model=TaskStats,
+    dependencies=[require_scope("tasks:read")],
     responses=problem_responses(401, 429),
 )
 def get_task_stats(session: SessionDep, current_user: CurrentUser) -> TaskStats:
@@ -96,7 +99,7 @@ def get_task_stats(session: SessionDep, current_user: CurrentUser) -> TaskStats:
     summary="Create a task",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=problem_responses(*_BODY_ERRORS),
 )
 def create_task(
@@ -117,6 +120,7 @@ def create_task(
     "/{task_id}",
     summary="Get a task",
     response_model=TaskPublic,
+    dependencies=[require_scope("tasks:read")],
     responses=problem_responses(401, 404, 429),
 )
 def get_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
@@ -131,7 +135,7 @@ def get_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) ->
     "/{task_id}",
     summary="Update some fields of a task",
     response_model=TaskPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=problem_responses(*_BODY_ERRORS, 404),
 )
 def update_task(
@@ -148,7 +152,7 @@ def update_task(
     "/{task_id}",
     summary="Replace a task",
     response_model=TaskPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=problem_responses(*_BODY_ERRORS, 404),
 )
 def replace_task(
@@ -165,6 +169,7 @@ def replace_task(
     "/{task_id}",
     summary="Delete a task",
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require_scope("tasks:write")],
     responses=problem_responses(401, 404, 429),
 )
 def delete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
@@ -177,6 +182,7 @@ def delete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser)
     "/{task_id}/complete",
     summary="Mark a task done",
     response_model=TaskPublic,
+    dependencies=[require_scope("tasks:write")],
     responses=problem_responses(401, 404, 429),
 )
 def complete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
@@ -191,6 +197,7 @@ def complete_task(task_id: TaskId, session: SessionDep, current_user: CurrentUse
     "/{task_id}/reopen",
     summary="Mark a task not done",
     response_model=TaskPublic,
+    dependencies=[require_scope("tasks:write")],
     responses=problem_responses(401, 404, 429),
 )
 def reopen_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
