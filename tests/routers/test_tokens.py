@@ -98,6 +98,18 @@ def test_create_validates_the_body(client: TestClient, body: dict[str, Any]) -> 
     assert_problem(client.post("/api/v1/tokens", json=body, headers=account.headers), 422)
 
 
+def test_a_whole_number_written_with_a_point_is_a_number_of_days(client: TestClient) -> None:
+    # JSON Schema counts 30.0 as an integer, so the contract allows it.
+    account = make_account(client)
+    body = {"name": "x", "scopes": ["tasks:read"], "expires_in_days": 30.0}
+    created = client.post("/api/v1/tokens", json=body, headers=account.headers)
+    assert created.status_code == 201, created.text
+    body["expires_in_days"] = 30.5
+    assert_problem(client.post("/api/v1/tokens", json=body, headers=account.headers), 422)
+    body["expires_in_days"] = True
+    assert_problem(client.post("/api/v1/tokens", json=body, headers=account.headers), 422)
+
+
 def test_the_longest_lifetime_is_a_year(client: TestClient) -> None:
     account = make_account(client)
     created = make_personal_token(client, account, READ_ONLY, days=365)

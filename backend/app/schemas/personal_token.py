@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from app.schemas.common import Name, StrictInput
 
@@ -18,6 +18,17 @@ Scope = Literal[
     "webhooks:manage",
 ]
 MAX_LIFETIME_DAYS = 365
+
+
+def _whole_number(value: object) -> object:
+    # JSON has one number type: `30.0` is an integer to JSON Schema, so it is accepted here as
+    # it is by the contract; strict validation then refuses anything else that is not an int.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Days = Annotated[int, BeforeValidator(_whole_number)]
 
 _EXAMPLE: dict[str, Any] = {
     "id": "5f0c2a9e-7b1d-4c3e-8f2a-9d8e7c6b5a41",
@@ -47,7 +58,7 @@ class PersonalTokenCreate(StrictInput):
     scopes: Annotated[
         list[Scope], Field(min_length=1, max_length=8, json_schema_extra={"uniqueItems": True})
     ] = Field(description="What the token may do; each scope at most once.")
-    expires_in_days: int = Field(
+    expires_in_days: Days = Field(
         ge=1, le=MAX_LIFETIME_DAYS, description="Required: the token stops working after this."
     )
 
