@@ -19,6 +19,7 @@ Uses a throwaway PostgreSQL database and an ordinary role (row-level security ap
 import argparse
 import asyncio
 import itertools
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -38,7 +39,8 @@ from benchmarks.run import SECRET, Profile, bench_database, grant_app_role, samp
 
 USERS = 100
 TASKS_PER_USER = 10
-SCENARIOS = ("healthz", "get", "list", "create", "patch", "complete")
+# get-pat: `get` with a personal access token (tasks:read) instead of a login token.
+SCENARIOS = ("healthz", "get", "get-pat", "list", "create", "patch", "complete")
 WARM_UP = 200  # requests before measuring: caches, pool, lazily built statements
 
 Message = dict[str, Any]
@@ -48,8 +50,16 @@ Asgi = Callable[
 ]
 
 
-async def call(app: Asgi, method: str, path: str, token: str, body: bytes = b"") -> int:
-    """One request through the whole ASGI stack; returns the status code."""
+async def call(
+    app: Asgi,
+    method: str,
+    path: str,
+    token: str,
+    body: bytes = b"",
+    received: list[bytes] | None = None,
+) -> int:
+    """One request through the whole ASGI stack; returns the status code (and appends the
+    response body to `received`, if given)."""
     headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
     if body:
         headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
@@ -82,6 +92,8 @@ async def call(app: Asgi, method: str, path: str, token: str, body: bytes = b"")
     async def send(message: Message) -> None:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
+        elif received is not None and message["type"] == "http.response.body":
+            received.append(message.get("body", b""))
 
     await app(scope, receive, send)
     return statuses[0]
@@ -98,7 +110,7 @@ def request_for(
     token = tokens[user]
     if scenario == "healthz":
         return "GET", "/healthz", token, b""
-    if scenario == "get":
+    if scenario in {"get", "get-pat"}:
         return "GET", f"/api/v1/tasks/{task}", token, b""
     if scenario == "list":
         return "GET", "/api/v1/tasks", token, b""
@@ -135,6 +147,19 @@ async def measure(
         best_cpu = min(best_cpu, (time.process_time() - cpu) / requests * 1000)
         best_wall = min(best_wall, (time.perf_counter() - wall) / requests * 1000)
     return best_cpu, best_wall
+
+
+async def personal_tokens(app: Asgi, tokens: dict[uuid.UUID, str]) -> dict[uuid.UUID, str]:
+    """A personal access token with `tasks:read` for each user, made through the API."""
+    body = b'{"name":"bench","scopes":["tasks:read"],"expires_in_days":1}'
+    made = {}
+    for user, token in tokens.items():
+        received: list[bytes] = []
+        status = await call(app, "POST", "/api/v1/tokens", token, body, received)
+        if status != 201:
+            raise SystemExit(f"get-pat: creating a personal token answered {status}")
+        made[user] = json.loads(b"".join(received))["token"]
+    return made
 
 
 @contextmanager
@@ -188,9 +213,15 @@ def main(argv: list[str] | None = None) -> int:
         async def run() -> None:
             async with app.router.lifespan_context(app):
                 print(f"{'scenario':10} {'CPU ms/req':>10} {'wall ms/req':>11}")
+                pats = await personal_tokens(app, tokens) if "get-pat" in scenarios else {}
                 for scenario in scenarios:
                     cpu, wall = await measure(
-                        app, scenario, pairs, tokens, args.requests, args.rounds
+                        app,
+                        scenario,
+                        pairs,
+                        pats if scenario == "get-pat" else tokens,
+                        args.requests,
+                        args.rounds,
                     )
                     print(f"{scenario:10} {cpu:10.2f} {wall:11.2f}", flush=True)
 
