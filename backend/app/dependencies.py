@@ -11,7 +11,7 @@ from fastapi import Depends, Form, Path, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import OAuth2PasswordBearer, SecurityScopes
+from fastapi.security import OAuth2PasswordBearer
 from pwdlib import PasswordHash
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -186,10 +186,11 @@ async def authorize_user(request: Request, session: SessionDep) -> Caller:
     a worker thread. The handler's own statement then carries the row-level security
     settings (database.run): most requests make one round trip to the database in all.
 
-    The token is read here, not through `Depends(oauth2_scheme)`: a security scheme makes
-    FastAPI key its dependency cache by the route's scopes, so the scope check
-    (`require_scope`) and the handler would each authenticate the request once.
+    A personal access token must have the scope the route declares (`require_scope`); a
+    route that declares none, or only `login_required`, refuses it.
     """
+    # Read here rather than through `Depends(oauth2_scheme)`: the scheme is what routes
+    # declare their scope with, and FastAPI keys a dependency on it by those scopes.
     token = await oauth2_scheme(request)
     if not token:
         raise NotAuthenticated
@@ -197,14 +198,11 @@ async def authorize_user(request: Request, session: SessionDep) -> Caller:
     current_user = authenticator.cached(token)
     if current_user is None:
         current_user = await run_in_threadpool(authenticator.authenticate, session, token)
-    if current_user.personal_token_id is not None and route_access(request) is None:
-        # Fail closed: a route that declares no scope is not for personal tokens
-        # (tests/test_scopes.py fails for such a route before it ships).
-        logger.error("route %s declares no scope; personal token refused", request.url.path)
-        raise PersonalTokenRefused
     await enforce_limits(
         request, request.app.state.rate_limiter, [(rate_limit.USER, str(current_user.id))]
     )
+    if current_user.personal_token_id is not None:
+        _check_personal_access(request, current_user)
     bind_session_to_user(session, current_user.id)
     if authenticator.use_due(current_user):  # a personal token, at most once a minute
         await run_in_threadpool(authenticator.record_use, session, current_user)
@@ -218,66 +216,64 @@ def require_scope(scope: str) -> Any:
     """The scope a route needs, e.g. `dependencies=[require_scope("tasks:read")]` on the
     route or its router: a personal access token without it gets 403 insufficient_scope; a
     login or provider token has every scope. The OpenAPI document shows it as the scope of
-    the operation's security requirement."""
+    the operation's security requirement.
+
+    It is the OAuth2 scheme with the scope, which is how FastAPI puts scopes in the document;
+    `authorize_user` reads it from the route (route_access), so the check costs no
+    dependency of its own on the request path."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
-    return Security(_check_scope, scopes=[scope])
+    return Security(oauth2_scheme, scopes=[scope])
 
 
 def login_required() -> Any:
     """For what only the owner may do (tokens, password, logout-all, the account itself):
     a personal access token gets 403 whatever its scopes. In the OpenAPI document: a
     security requirement with no scopes."""
-    return Security(_refuse_personal_token)
+    return Security(oauth2_scheme)
 
 
-# Each check has the OAuth2 scheme as a sub-dependency only so that the OpenAPI document
-# carries the security requirement (FastAPI builds it from security schemes).
-async def _check_scope(
-    _token: Annotated[str | None, Depends(oauth2_scheme)],
-    security_scopes: SecurityScopes,
-    current_user: CurrentUser,
-) -> None:
-    for scope in security_scopes.scopes:
-        if not current_user.allows(scope):
+def _check_personal_access(request: Request, caller: Caller) -> None:
+    required = route_access(request)
+    if required is None:
+        # Fail closed: a route that declares no scope is not for personal tokens
+        # (tests/test_scopes.py fails for such a route before it ships).
+        logger.error("route %s declares no scope; personal token refused", request.url.path)
+        raise PersonalTokenRefused
+    if not required:
+        raise PersonalTokenRefused
+    for scope in required:
+        if not caller.allows(scope):
             raise InsufficientScope(scope)
 
 
-async def _refuse_personal_token(
-    _token: Annotated[str | None, Depends(oauth2_scheme)], current_user: CurrentUser
-) -> None:
-    if current_user.personal_token_id is not None:
-        raise PersonalTokenRefused
-
-
-LOGIN_ONLY = "login"
-
-
-def _find_access(dependant: Dependant) -> str | None:
+def _declared_scopes(dependant: Dependant) -> tuple[str, ...] | None:
+    """The scopes of every `require_scope` / `login_required` in the tree: None if there is
+    none, () for logins only."""
+    found: tuple[str, ...] | None = None
     for sub in dependant.dependencies:
-        if sub.call is _refuse_personal_token:
-            return LOGIN_ONLY
-        if sub.call is _check_scope:
-            return " ".join(sub.own_oauth_scopes or [])
-        found = _find_access(sub)
-        if found is not None:
-            return found
-    return None
+        if sub.call is oauth2_scheme:
+            found = (*(found or ()), *(sub.own_oauth_scopes or []))
+        below = _declared_scopes(sub)
+        if below is not None:
+            found = (*(found or ()), *below)
+    return found
 
 
-_ACCESS_ATTRIBUTE = "tasks_api_access"
+_ACCESS_ATTRIBUTE = "tasks_api_scopes"
+_UNKNOWN = ("?",)
 
 
-def route_access(request: Request) -> str | None:
-    """What the matched route declares: its scope, LOGIN_ONLY, or None for nothing.
+def route_access(request: Request) -> tuple[str, ...] | None:
+    """What the matched route declares: its scopes, () for logins only, None for nothing.
     Found once per route, then kept on it (routes are not hashable, so not in a cache)."""
     route = request.scope.get("route")
     if route is None:
         return None
-    access: str | None = getattr(route, _ACCESS_ATTRIBUTE, "")
-    if access == "":
+    access: tuple[str, ...] | None = getattr(route, _ACCESS_ATTRIBUTE, _UNKNOWN)
+    if access is _UNKNOWN:
         dependant = getattr(route, "dependant", None)
-        access = None if dependant is None else _find_access(dependant)
+        access = None if dependant is None else _declared_scopes(dependant)
         setattr(route, _ACCESS_ATTRIBUTE, access)
     return access
 

@@ -170,7 +170,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     if settings.local_accounts_enabled:
         app.include_router(auth.router)
-    for module in (users, tokens, tasks, tags, health, docs, metrics):
+    for module in (users, tasks, tags, tokens, health, docs, metrics):
         app.include_router(module.router)
     # After /api/v1, so that /api/v1/tasks is never read as the tasks of a user called "v1".
     if settings.compat_routes_enabled:
