@@ -94,6 +94,9 @@ class Authenticator:
         if token_id is None:
             return False
         now = time.time()
+        last = self._last_use.get(token_id)
+        if last is not None and now - last < LAST_USED_RESOLUTION_SECONDS:
+            return False  # the common case, without the lock
         with self._last_use_lock:
             last = self._last_use.get(token_id)
             if last is not None and now - last < LAST_USED_RESOLUTION_SECONDS:

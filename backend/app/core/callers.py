@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from app.core.personal_tokens import PersonalGrant
 
@@ -55,7 +55,17 @@ class Caller:
 
     def with_grant(self, grant: PersonalGrant) -> "Caller":
         """This account, as a request with the personal token `grant` sees it."""
-        return replace(self, scopes=grant.scopes, personal_token_id=grant.token_id)
+        # Built directly: dataclasses.replace costs several times more, on every request.
+        return Caller(
+            self.id,
+            self.email,
+            self.timezone,
+            self.auth_subject,
+            self.auth_issuer,
+            self.token_version,
+            grant.scopes,
+            grant.token_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)
