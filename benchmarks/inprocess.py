@@ -19,6 +19,7 @@ Uses a throwaway PostgreSQL database and an ordinary role (row-level security ap
 import argparse
 import asyncio
 import itertools
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -44,7 +45,8 @@ USERS = 100
 TASKS_PER_USER = 10
 # create_hooked: a create by a user with one webhook subscribed to task.created (the outbox
 # row is written in the request; delivery is off the request path and off here).
-SCENARIOS = ("healthz", "get", "list", "create", "create_hooked", "patch", "complete")
+# get-pat: `get` with a personal access token (tasks:read) instead of a login token.
+SCENARIOS = ("healthz", "get", "get-pat", "list", "create", "create_hooked", "patch", "complete")
 # The first half of the users have a webhook; `create` is measured on the others.
 HOOKED_USERS = USERS // 2
 WARM_UP = 200  # requests before measuring: caches, pool, lazily built statements
@@ -56,8 +58,16 @@ Asgi = Callable[
 ]
 
 
-async def call(app: Asgi, method: str, path: str, token: str, body: bytes = b"") -> int:
-    """One request through the whole ASGI stack; returns the status code."""
+async def call(
+    app: Asgi,
+    method: str,
+    path: str,
+    token: str,
+    body: bytes = b"",
+    received: list[bytes] | None = None,
+) -> int:
+    """One request through the whole ASGI stack; returns the status code (and appends the
+    response body to `received`, if given)."""
     headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
     if body:
         headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
@@ -90,6 +100,8 @@ async def call(app: Asgi, method: str, path: str, token: str, body: bytes = b"")
     async def send(message: Message) -> None:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
+        elif received is not None and message["type"] == "http.response.body":
+            received.append(message.get("body", b""))
 
     await app(scope, receive, send)
     return statuses[0]
@@ -108,7 +120,7 @@ def request_for(
     token = tokens[user]
     if scenario == "healthz":
         return "GET", "/healthz", token, b""
-    if scenario == "get":
+    if scenario in {"get", "get-pat"}:
         return "GET", f"/api/v1/tasks/{task}", token, b""
     if scenario == "list":
         return "GET", "/api/v1/tasks", token, b""
@@ -163,6 +175,19 @@ def _pairs_for(
 @cache
 def _hooked_users() -> frozenset[uuid.UUID]:
     return frozenset(seed.user_id(i) for i in range(HOOKED_USERS))
+
+
+async def personal_tokens(app: Asgi, tokens: dict[uuid.UUID, str]) -> dict[uuid.UUID, str]:
+    """A personal access token with `tasks:read` for each user, made through the API."""
+    body = b'{"name":"bench","scopes":["tasks:read"],"expires_in_days":1}'
+    made = {}
+    for user, token in tokens.items():
+        received: list[bytes] = []
+        status = await call(app, "POST", "/api/v1/tokens", token, body, received)
+        if status != 201:
+            raise SystemExit(f"get-pat: creating a personal token answered {status}")
+        made[user] = json.loads(b"".join(received))["token"]
+    return made
 
 
 @contextmanager
@@ -236,9 +261,15 @@ def main(argv: list[str] | None = None) -> int:
         async def run() -> None:
             async with app.router.lifespan_context(app):
                 print(f"{'scenario':10} {'CPU ms/req':>10} {'wall ms/req':>11}")
+                pats = await personal_tokens(app, tokens) if "get-pat" in scenarios else {}
                 for scenario in scenarios:
                     cpu, wall = await measure(
-                        app, scenario, pairs, tokens, args.requests, args.rounds
+                        app,
+                        scenario,
+                        pairs,
+                        pats if scenario == "get-pat" else tokens,
+                        args.requests,
+                        args.rounds,
                     )
                     print(f"{scenario:10} {cpu:10.2f} {wall:11.2f}", flush=True)
 

@@ -64,3 +64,21 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert {"type", "title", "detail"} <= body.keys()
     return body
+
+
+def make_personal_token(
+    client: TestClient, account: Account, scopes: list[str], *, days: int = 30, name: str = "script"
+) -> dict[str, Any]:
+    """A personal access token of `account` (the creation response, `token` included)."""
+    response = client.post(
+        "/api/v1/tokens",
+        json={"name": name, "scopes": scopes, "expires_in_days": days},
+        headers=account.headers,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

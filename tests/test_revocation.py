@@ -194,3 +194,43 @@ def test_a_revocation_reaches_both_workers_of_one_server(two_workers: Server, ba
     ]
     assert len(late) >= 10
     assert set(late) == {401}
+
+
+def _personal_token(port: int, access_token: str) -> tuple[str, str]:
+    body = {"name": "cron", "scopes": ["tasks:read"], "expires_in_days": 1}
+    status, _, created = request(port, "POST", "/api/v1/tokens", body, token=access_token)
+    assert status == 201
+    return created["id"], created["token"]
+
+
+def _revoke_token(port: int, access_token: str, token_id: str) -> None:
+    assert request(port, "DELETE", f"/api/v1/tokens/{token_id}", token=access_token)[0] == 204
+
+
+def _logout_all_with_tokens(port: int, access_token: str, _token_id: str) -> None:
+    body = {"revoke_tokens": True}
+    assert request(port, "POST", "/api/v1/auth/logout-all", body, token=access_token)[0] == 204
+
+
+TOKEN_REVOCATIONS: dict[str, Callable[[int, str, str], None]] = {
+    "delete": _revoke_token,
+    "logout-all": _logout_all_with_tokens,
+}
+
+
+@pytest.mark.parametrize("revocation", list(TOKEN_REVOCATIONS))
+def test_a_revoked_personal_token_is_refused_by_the_other_instance_within_the_bound(
+    two_instances: tuple[Server, Server], backend: str, revocation: str
+) -> None:
+    a, b = two_instances
+    _, access_token = _account(a.port)
+    token_id, personal_token = _personal_token(a.port, access_token)
+    for server in (a, b):  # both now remember the personal token
+        for _ in range(2):
+            assert request(server.port, "GET", "/api/v1/tasks", token=personal_token)[0] == 200
+    TOKEN_REVOCATIONS[revocation](a.port, access_token, token_id)
+    assert request(a.port, "GET", "/api/v1/tasks", token=personal_token)[0] == 401  # at once
+    elapsed = _seconds_until_refused(b.port, personal_token)
+    assert elapsed <= STALENESS_BOUND_SECONDS + SLACK_SECONDS
+    if backend == "postgresql":
+        assert elapsed < STALENESS_BOUND_SECONDS / 2

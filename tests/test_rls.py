@@ -26,10 +26,11 @@ from sqlmodel import Session, select
 
 from app import database, migrate
 from app.database import normalize_database_url
-from app.dependencies import CurrentUser, SessionDep
+from app.dependencies import CurrentUser, SessionDep, require_scope
 from app.jobs.reminders import fire_due_reminders
 from app.main import create_app
 from app.models import (
+    PersonalToken,
     RefreshToken,
     Reminder,
     Tag,
@@ -43,7 +44,15 @@ from app.models.task import TASKS
 from app.services import outbox
 from tests.conftest import ThrowawayPostgres, make_settings
 from tests.core.webhook_servers import Receiver, serving
-from tests.factories import Account, assert_problem, login, make_account, make_task
+from tests.factories import (
+    Account,
+    assert_problem,
+    bearer,
+    login,
+    make_account,
+    make_personal_token,
+    make_task,
+)
 from tests.sql_recorder import recording
 
 
@@ -144,6 +153,10 @@ def _add_probes(app: FastAPI) -> None:
             "webhook_owners": sorted({str(h.user_id) for h in hooks}),
             "delivery_owners": sorted({str(d.user_id) for d in queued}),
         }
+
+    @app.get("/probe/unscoped-personal-tokens", dependencies=[require_scope("account:read")])
+    def unscoped_personal_tokens(session: SessionDep, current_user: CurrentUser) -> list[str]:
+        return sorted({str(t.user_id) for t in session.exec(select(PersonalToken)).all()})
 
     @app.get("/probe/anonymous")
     def anonymous(session: SessionDep) -> dict[str, int]:
@@ -260,7 +273,7 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
                     "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', 'lists',"
                     " 'idempotency_keys', 'reminders', 'task_completions', 'webhooks',"
-                    " 'webhook_deliveries', 'webhook_attempts')"
+                    " 'webhook_deliveries', 'webhook_attempts', 'personal_tokens')"
                 )
             ).all()
             policies = {
@@ -598,3 +611,27 @@ def test_a_create_with_a_webhook_is_one_statement_with_its_event(
         f"/api/v1/webhooks/{created.json()['id']}/deliveries", headers=owner.headers
     ).json()
     assert [d["payload"]["data"]["title"] for d in queued] == ["one call", "A task"]
+
+
+def test_personal_tokens_work_and_stay_private_under_rls(rls_client: TestClient) -> None:
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    task = make_task(client, alice)
+    # Found by its hash before its user is known, then used, then its use recorded.
+    created = make_personal_token(client, alice, ["tasks:read", "account:read"])
+    headers = bearer(created["token"])
+    assert client.get("/api/v1/tasks", headers=headers).json()["items"] == [task]
+    make_personal_token(client, bob, ["tasks:read"])
+    [listed] = client.get("/api/v1/tokens", headers=alice.headers).json()
+    assert listed["last_used_at"] is not None
+    # An unscoped query sees only the caller's own token rows.
+    assert client.get("/probe/unscoped-personal-tokens", headers=headers).json() == [alice.id]
+    revoked = client.delete(f"/api/v1/tokens/{created['id']}", headers=alice.headers)
+    assert revoked.status_code == 204
+    assert_problem(client.get("/api/v1/tasks", headers=headers), 401)
+    other = make_personal_token(client, alice, ["tasks:read"])
+    changed = client.post(
+        "/api/v1/auth/logout-all", json={"revoke_tokens": True}, headers=alice.headers
+    )
+    assert changed.status_code == 204
+    assert_problem(client.get("/api/v1/tasks", headers=bearer(other["token"])), 401)

@@ -407,6 +407,12 @@ def bind_session_to_refresh_token(session: Session, token_hash: str) -> None:
     _bind_rls(session, RLS_REFRESH_TOKEN_SETTING, token_hash)
 
 
+def bind_session_to_personal_token(session: Session, token_hash: str) -> None:
+    """Row-level security: allow the one personal-token row with this hash, before its user
+    is known. The setting holds the presented token's hash, whichever kind (migration 0011)."""
+    _bind_rls(session, RLS_REFRESH_TOKEN_SETTING, token_hash)
+
+
 def rls_bypass_reason(engine: Engine) -> str | None:
     """Why the database role ignores row-level security, or None if policies apply to it."""
     if engine.dialect.name != "postgresql":

@@ -5,10 +5,11 @@ This is the only place where a bearer token is decoded.
 
 import logging
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Form, Path, Request
+from fastapi import Depends, Form, Path, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer
 from pwdlib import PasswordHash
@@ -21,12 +22,15 @@ from app.core import rate_limit
 from app.core.callers import Caller
 from app.core.config import Settings
 from app.core.errors import (
+    InsufficientScope,
     NotAuthenticated,
+    PersonalTokenRefused,
     RateLimited,
     TaskNotFound,
     UnsupportedMediaType,
 )
 from app.core.rate_limit import RateLimiter, account_key
+from app.core.scopes import SCOPES
 from app.database import bind_session_to_user, commits_held
 from app.middleware.rate_limit_headers import STATE_KEY as RATE_LIMIT_STATE
 from app.models import Task
@@ -41,7 +45,8 @@ logger = logging.getLogger("app.auth")
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 
 # auto_error=False: a missing token must produce our 401 problem, not FastAPI's default.
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+# The scopes are listed for the OpenAPI document; a login grants them all.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, scopes=SCOPES, auto_error=False)
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency on the
@@ -178,11 +183,7 @@ async def limit_register(request: Request, limiter: RateLimiterDep) -> None:
     await enforce_limits(request, limiter, [(rate_limit.REGISTER_ADDRESS, client_address(request))])
 
 
-async def authorize_user(
-    request: Request,
-    session: SessionDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Caller:
+async def authorize_user(request: Request, session: SessionDep) -> Caller:
     """The authenticated caller, counted against the per-user rate limit, with the request's
     database session scoped to them by PostgreSQL row-level security.
 
@@ -190,7 +191,13 @@ async def authorize_user(
     event loop (app.authenticator); otherwise the check (a signature, maybe a query) runs on
     a worker thread. The handler's own statement then carries the row-level security
     settings (database.run): most requests make one round trip to the database in all.
+
+    A personal access token must have the scope the route declares (`require_scope`); a
+    route that declares none, or only `login_required`, refuses it.
     """
+    # Read here rather than through `Depends(oauth2_scheme)`: the scheme is what routes
+    # declare their scope with, and FastAPI keys a dependency on it by those scopes.
+    token = await oauth2_scheme(request)
     if not token:
         raise NotAuthenticated
     authenticator: Authenticator = request.app.state.authenticator
@@ -200,11 +207,81 @@ async def authorize_user(
     await enforce_limits(
         request, request.app.state.rate_limiter, [(rate_limit.USER, str(current_user.id))]
     )
+    if current_user.personal_token_id is not None:
+        _check_personal_access(request, current_user)
     bind_session_to_user(session, current_user.id)
+    if authenticator.use_due(current_user):  # a personal token, at most once a minute
+        await run_in_threadpool(authenticator.record_use, session, current_user)
     return current_user
 
 
 CurrentUser = Annotated[Caller, Depends(authorize_user)]
+
+
+def require_scope(scope: str) -> Any:
+    """The scope a route needs, e.g. `dependencies=[require_scope("tasks:read")]` on the
+    route or its router: a personal access token without it gets 403 insufficient_scope; a
+    login or provider token has every scope. The OpenAPI document shows it as the scope of
+    the operation's security requirement.
+
+    It is the OAuth2 scheme with the scope, which is how FastAPI puts scopes in the document;
+    `authorize_user` reads it from the route (route_access), so the check costs no
+    dependency of its own on the request path."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+    return Security(oauth2_scheme, scopes=[scope])
+
+
+def login_required() -> Any:
+    """For what only the owner may do (tokens, password, logout-all, the account itself):
+    a personal access token gets 403 whatever its scopes. In the OpenAPI document: a
+    security requirement with no scopes."""
+    return Security(oauth2_scheme)
+
+
+def _check_personal_access(request: Request, caller: Caller) -> None:
+    required = route_access(request)
+    if required is None:
+        # Fail closed: a route that declares no scope is not for personal tokens
+        # (tests/test_scopes.py fails for such a route before it ships).
+        logger.error("route %s declares no scope; personal token refused", request.url.path)
+        raise PersonalTokenRefused
+    if not required:
+        raise PersonalTokenRefused
+    for scope in required:
+        if not caller.allows(scope):
+            raise InsufficientScope(scope)
+
+
+def _declared_scopes(dependant: Dependant) -> tuple[str, ...] | None:
+    """The scopes of every `require_scope` / `login_required` in the tree: None if there is
+    none, () for logins only."""
+    found: tuple[str, ...] | None = None
+    for sub in dependant.dependencies:
+        if sub.call is oauth2_scheme:
+            found = (*(found or ()), *(sub.own_oauth_scopes or []))
+        below = _declared_scopes(sub)
+        if below is not None:
+            found = (*(found or ()), *below)
+    return found
+
+
+_ACCESS_ATTRIBUTE = "tasks_api_scopes"
+_UNKNOWN = ("?",)
+
+
+def route_access(request: Request) -> tuple[str, ...] | None:
+    """What the matched route declares: its scopes, () for logins only, None for nothing.
+    Found once per route, then kept on it (routes are not hashable, so not in a cache)."""
+    route = request.scope.get("route")
+    if route is None:
+        return None
+    access: tuple[str, ...] | None = getattr(route, _ACCESS_ATTRIBUTE, _UNKNOWN)
+    if access is _UNKNOWN:
+        dependant = getattr(route, "dependant", None)
+        access = None if dependant is None else _declared_scopes(dependant)
+        setattr(route, _ACCESS_ATTRIBUTE, access)
+    return access
 
 
 def forget_caller(request: Request, user_id: uuid.UUID) -> None:

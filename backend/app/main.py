@@ -49,6 +49,7 @@ from app.routers import (
     reminders,
     tags,
     tasks,
+    tokens,
     trash,
     users,
     webhooks,
@@ -66,6 +67,10 @@ A secure, user-isolated task API. Register, get a token from `/api/v1/auth/token
 TAGS = [
     {"name": "auth", "description": "Accounts and tokens: register, log in, refresh, log out."},
     {"name": "users", "description": "The signed-in user's own profile."},
+    {
+        "name": "tokens",
+        "description": "Personal access tokens with scopes, for scripts and other services.",
+    },
     {"name": "tasks", "description": "Your tasks. Other users' tasks do not exist for you."},
     {"name": "tags", "description": "Your tags, created on the fly from task `tags`."},
     {"name": "lists", "description": "Your lists. Every task is in one; new ones in the Inbox."},
@@ -233,6 +238,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         tags,
         lists,
         trash,
+        tokens,
         webhooks,
         health,
         docs,
@@ -297,7 +303,8 @@ def _document_bearer_only(app: FastAPI) -> None:
             for operations in schema.get("paths", {}).values():
                 for operation in operations.values():
                     if "security" in operation:
-                        operation["security"] = [{BEARER_SCHEME_NAME: []}]
+                        scopes = [s for r in operation["security"] for v in r.values() for s in v]
+                        operation["security"] = [{BEARER_SCHEME_NAME: sorted(set(scopes))}]
             app.openapi_schema = schema
         return app.openapi_schema
 

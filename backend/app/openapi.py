@@ -7,7 +7,12 @@ route (including ones added later):
 - the `422 HTTPValidationError` FastAPI adds to any route with parameters is dropped: a route
   that can answer 422 declares it with `problem_responses(422)` like every other error;
 - a plain HTTP bearer scheme sits beside the OAuth2 password flow, so a client may send any
-  access token it holds, and the docs UIs accept a pasted token too.
+  access token it holds, and the docs UIs accept a pasted token too;
+- each protected operation's security requirement names the scope it needs (the routes'
+  `require_scope`), for both schemes: OpenAPI 3.1 allows scopes for any scheme type, and
+  the requirement is where generators and the docs UIs look. An operation for logins only
+  (`login_required`) has an empty list and says so in its description. Every protected
+  operation documents the 403 a personal token without the scope gets.
 """
 
 from http import HTTPStatus
@@ -29,7 +34,11 @@ _EXAMPLES: dict[int, tuple[str, str | None, str]] = {
         "Not authenticated",
         "Missing, invalid or expired access token.",
     ),
-    403: ("about:blank", None, "You may not do this."),
+    403: (
+        "/problems/insufficient-scope",
+        "Insufficient scope",
+        "This token lacks the tasks:read scope.",
+    ),
     404: ("about:blank", None, "Task not found."),
     409: (
         "/problems/email-taken",
@@ -81,6 +90,9 @@ def _is_error(status: str) -> bool:
 
 def _refine_operation(operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.get("responses", {})
+    if operation.get("security") and "403" not in responses:
+        # A personal access token without the operation's scope (RFC 6750 insufficient_scope).
+        responses["403"] = {"description": "The token lacks the scope this operation needs"}
     if PROBLEM_MEDIA_TYPE not in responses.get("422", {}).get("content", {PROBLEM_MEDIA_TYPE: 1}):
         # FastAPI's automatic `HTTPValidationError` 422, not one the route declared.
         del responses["422"]
@@ -94,8 +106,19 @@ def _refine_operation(operation: dict[str, Any]) -> None:
             }
         }
     security = operation.get("security")
-    if security and {OAUTH2_SCHEME: []} in security and {BEARER_SCHEME: []} not in security:
-        security.append({BEARER_SCHEME: []})
+    if security:
+        scopes = sorted(
+            {scope for requirement in security for s in requirement.values() for scope in s}
+        )
+        if not any(BEARER_SCHEME in requirement for requirement in security):
+            security.append({BEARER_SCHEME: scopes})
+        description = operation.get("description", "")
+        if scopes:
+            note = f"Scope: `{'`, `'.join(scopes)}`."
+        else:
+            note = "Not with a personal access token: log in."
+        if note not in description:
+            operation["description"] = f"{description}\n\n{note}".strip()
 
 
 def _drop_unused_schemas(schema: dict[str, Any]) -> None:
@@ -124,7 +147,8 @@ def refine(schema: dict[str, Any]) -> dict[str, Any]:
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "JWT",
-            "description": "An access token from `POST /api/v1/auth/token`.",
+            "description": "An access token from `POST /api/v1/auth/token` (every scope), or a "
+            "personal access token `tap_...` (the scopes it was made with).",
         }
     _drop_unused_schemas(schema)
     return schema

@@ -335,3 +335,19 @@ def test_provider_user_cannot_change_a_password_or_log_out_everywhere_here(
     logout_all = pclient.post("/api/v1/auth/logout-all", headers=bearer(token))
     assert_problem(logout_all, 409)
     assert pclient.get("/api/v1/users/me", headers=bearer(token)).status_code == 200
+
+
+@pytest.mark.parametrize("local_accounts", [True, False])
+def test_provider_users_make_personal_tokens(
+    make_client: ClientFactory, provider: JwksServer, local_accounts: bool
+) -> None:
+    client = make_client(**provider_settings(provider, local_accounts_enabled=local_accounts))
+    headers = bearer(sign_shared(claims()))  # a provider token: every scope
+    body = {"name": "cron", "scopes": ["tasks:read"], "expires_in_days": 7}
+    created = client.post("/api/v1/tokens", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    personal = bearer(created.json()["token"])
+    assert client.get("/api/v1/tasks", headers=personal).status_code == 200
+    refused = client.post("/api/v1/tasks", json={"title": "no"}, headers=personal)
+    assert assert_problem(refused, 403)["type"] == "/problems/insufficient-scope"
+    assert client.post("/api/v1/tasks", json={"title": "yes"}, headers=headers).status_code == 201

@@ -13,6 +13,11 @@ query; this cache keeps the few fields the check needs, per user, and forgets an
 
 A read that raced with an invalidation is not stored: `put` takes the generation read before
 the query, and any `forget` since then makes it stale.
+
+Verified personal access tokens (`PersonalGrant`, keyed by the token's hash) live here too,
+under the same rules: revoking one notifies with its owner's id (migration 0011), and
+forgetting an account forgets its tokens, so a revocation takes effect exactly as a
+logout-all does.
 """
 
 import threading
@@ -20,6 +25,8 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+
+from app.core.personal_tokens import PersonalGrant
 
 # Without notifications, how long another process's change can go unseen.
 STALENESS_BOUND_SECONDS = 1.0
@@ -38,11 +45,38 @@ class Caller:
     auth_issuer: str | None
     # Bumped to revoke every access token minted before (password change, logout-all).
     token_version: int
+    # What this request may do: None (every scope) for a login or provider token, else the
+    # personal access token's scopes; and that token's id.
+    scopes: frozenset[str] | None = None
+    personal_token_id: uuid.UUID | None = None
+
+    def allows(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
+
+    def with_grant(self, grant: PersonalGrant) -> "Caller":
+        """This account, as a request with the personal token `grant` sees it."""
+        # Built directly: dataclasses.replace costs several times more, on every request.
+        return Caller(
+            self.id,
+            self.email,
+            self.timezone,
+            self.auth_subject,
+            self.auth_issuer,
+            self.token_version,
+            grant.scopes,
+            grant.token_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
     caller: Caller
+    stored_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _GrantEntry:
+    grant: PersonalGrant
     stored_at: float
 
 
@@ -53,6 +87,8 @@ class CallerCache:
         self.ttl_without_notifications = min(ttl_seconds, STALENESS_BOUND_SECONDS)
         self._entries: OrderedDict[uuid.UUID, _Entry] = OrderedDict()
         self._by_identity: dict[tuple[str, str], uuid.UUID] = {}
+        self._grants: OrderedDict[str, _GrantEntry] = OrderedDict()
+        self._grants_by_user: dict[uuid.UUID, set[str]] = {}
         self._generation = 0
         self._notified = False
         self._lock = threading.Lock()
@@ -97,17 +133,51 @@ class CallerCache:
                 oldest = next(iter(self._entries))
                 self._drop(oldest)
 
+    def get_grant(
+        self, token_hash: str, *, now: float | None = None, clock: float | None = None
+    ) -> PersonalGrant | None:
+        """A personal token verified before, unexpired (`clock`: seconds since the epoch)
+        and not older here than the account entries may be."""
+        now = time.monotonic() if now is None else now
+        clock = time.time() if clock is None else clock
+        with self._lock:
+            entry = self._grants.get(token_hash)
+            if entry is None:
+                return None
+            if now - entry.stored_at >= self._ttl() or clock >= entry.grant.expires_at:
+                self._drop_grant(token_hash)
+                return None
+            self._grants.move_to_end(token_hash)
+            return entry.grant
+
+    def put_grant(
+        self, token_hash: str, grant: PersonalGrant, generation: int, *, now: float | None = None
+    ) -> None:
+        if self.max_entries == 0:
+            return
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if generation != self._generation:
+                return  # a revocation may have happened since the token was read
+            self._grants[token_hash] = _GrantEntry(grant, now)
+            self._grants.move_to_end(token_hash)
+            self._grants_by_user.setdefault(grant.user_id, set()).add(token_hash)
+            while len(self._grants) > self.max_entries:
+                self._drop_grant(next(iter(self._grants)))
+
     def forget(self, user_id: uuid.UUID) -> None:
-        """The account changed or is gone: read it from the database next time."""
+        """The account changed or is gone, or one of its personal tokens was revoked: read
+        them from the database next time."""
         with self._lock:
             self._generation += 1
             self._drop(user_id)
+            for token_hash in self._grants_by_user.pop(user_id, set()):
+                self._grants.pop(token_hash, None)
 
     def forget_all(self) -> None:
         with self._lock:
             self._generation += 1
-            self._entries.clear()
-            self._by_identity.clear()
+            self._clear()
 
     def set_notified(self, notified: bool) -> None:
         """Whether change notifications reach this process. Either way the entries go: any
@@ -115,8 +185,23 @@ class CallerCache:
         with self._lock:
             self._notified = notified
             self._generation += 1
-            self._entries.clear()
-            self._by_identity.clear()
+            self._clear()
+
+    def _clear(self) -> None:
+        self._entries.clear()
+        self._by_identity.clear()
+        self._grants.clear()
+        self._grants_by_user.clear()
+
+    def _drop_grant(self, token_hash: str) -> None:
+        entry = self._grants.pop(token_hash, None)
+        if entry is None:
+            return
+        hashes = self._grants_by_user.get(entry.grant.user_id)
+        if hashes is not None:
+            hashes.discard(token_hash)
+            if not hashes:
+                del self._grants_by_user[entry.grant.user_id]
 
     def _drop(self, user_id: uuid.UUID) -> None:
         entry = self._entries.pop(user_id, None)

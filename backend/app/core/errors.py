@@ -263,6 +263,48 @@ class Forbidden(DomainError):
     detail = "You do not have access to this resource."
 
 
+class InsufficientScope(DomainError):
+    """A personal access token without the scope the route declares (RFC 6750, 3.1)."""
+
+    status = 403
+    type_ = "/problems/insufficient-scope"
+    title = "Insufficient scope"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"This token lacks the {scope} scope.")
+        self.scope = scope
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{self.scope}"'}
+
+
+class PersonalTokenRefused(DomainError):
+    """Creating tokens, changing the password, deleting the account and logging out
+    everywhere need the owner: a login, never a personal access token."""
+
+    status = 403
+    type_ = "/problems/personal-token-refused"
+    title = "Not with a personal access token"
+    detail = "Personal access tokens cannot do this; sign in to do it."
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "WWW-Authenticate": 'Bearer error="insufficient_scope", '
+            'error_description="Personal access tokens cannot do this"'
+        }
+
+
+class PersonalTokenNotFound(NotFound):
+    detail = "Personal access token not found."
+
+
+class TooManyPersonalTokens(DomainError):
+    status = 409
+    type_ = "/problems/too-many-personal-tokens"
+    title = "Too many personal access tokens"
+    detail = "You have the most personal access tokens allowed; revoke one first."
+
+
 class UnsupportedMediaType(DomainError):
     status = 415
     detail = "Request bodies must be JSON (Content-Type: application/json)."

@@ -30,8 +30,7 @@ class InsufficientScope(Forbidden):
 
 def granted_scopes(caller: Caller) -> frozenset[str] | None:
     """The scopes the caller's token is limited to; None for a token that is not limited."""
-    scopes: Collection[str] | None = getattr(caller, "scopes", None)
-    return None if scopes is None else frozenset(scopes)
+    return caller.scopes
 
 
 def require_scopes(caller: Caller, needed: Collection[str]) -> None:

@@ -11,9 +11,10 @@ from app.dependencies import (
     forget_caller,
     limit_login,
     limit_register,
+    login_required,
     require_json,
 )
-from app.schemas.auth import RefreshRequest, TokenPair
+from app.schemas.auth import LogoutAllRequest, RefreshRequest, TokenPair
 from app.schemas.common import problem_responses
 from app.schemas.user import UserCreate, UserPublic
 from app.services import auth as auth_service
@@ -102,11 +103,20 @@ def logout(body: RefreshRequest, session: SessionDep) -> Response:
     "/logout-all",
     summary="Log out everywhere",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 409, 429),
+    dependencies=[login_required(), Depends(require_json)],
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
 )
-def logout_all(session: SessionDep, current_user: CurrentUser, request: Request) -> Response:
-    """Log out everywhere: revoke every refresh token and every access token issued so far."""
+def logout_all(
+    session: SessionDep,
+    current_user: CurrentUser,
+    request: Request,
+    body: LogoutAllRequest | None = None,
+) -> Response:
+    """Log out everywhere: revoke every refresh token and every access token issued so far,
+    and every personal access token too with `{"revoke_tokens": true}` (the body is
+    optional)."""
     user = user_service.require_user(session=session, user_id=current_user.id)
-    auth_service.revoke_all_sessions(session=session, user=user)
+    revoke_tokens = body is not None and body.revoke_tokens
+    auth_service.revoke_all_sessions(session=session, user=user, revoke_tokens=revoke_tokens)
     forget_caller(request, current_user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from app.core import rate_limit
 from app.core.callers import Caller
-from app.dependencies import CurrentUser, SessionDep, enforce_limits, require_json
+from app.dependencies import CurrentUser, SessionDep, enforce_limits, require_json, require_scope
 from app.routers.safe_writes import (
     IDEMPOTENCY_KEY,
     idempotency_responses,
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], responses=problem_res
     "/batch",
     summary="Apply several task changes at once",
     response_model=BatchResponse,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=merge_responses(
         problem_responses(400, 401, 404, 413, 415, 422, 429),
         precondition_responses(),

@@ -22,6 +22,7 @@ from app.dependencies import (
     SettingsDep,
     TaskId,
     require_json,
+    require_scope,
     task_uuid,
 )
 from app.routers.safe_writes import (
@@ -99,6 +100,7 @@ router = APIRouter(
 
 @router.get(
     "",
+    dependencies=[require_scope("tasks:read")],
     response_model=list[CompatTask],
     responses=merge_responses(
         problem_responses(400, 401, 422, *_MISMATCH), not_modified_responses(200, weak=True)
@@ -143,7 +145,7 @@ def compat_list_tasks(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CompatTask,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=merge_responses(
         problem_responses(400, 401, 413, 415, 422, *_MISMATCH),
         etag_responses(201),
@@ -173,6 +175,7 @@ def compat_create_task(
 
 @router.get(
     "/{task_id}",
+    dependencies=[require_scope("tasks:read")],
     response_model=CompatTask,
     responses=merge_responses(problem_responses(401, 404, *_MISMATCH), not_modified_responses(200)),
     openapi_extra={"parameters": [IF_NONE_MATCH]},
@@ -199,7 +202,7 @@ def compat_get_task(
 @router.put(
     "/{task_id}",
     response_model=CompatTask,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=merge_responses(
         problem_responses(400, 401, 404, 413, 415, 422, *_MISMATCH),
         precondition_responses(),
@@ -233,6 +236,7 @@ def compat_update_task(
 @router.delete(
     "/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require_scope("tasks:write")],
     responses=merge_responses(problem_responses(401, 404, *_MISMATCH), precondition_responses()),
     openapi_extra={"parameters": [IF_MATCH]},
 )
@@ -256,7 +260,7 @@ def compat_delete_task(
 @router.patch(
     "/{task_id}/complete",
     response_model=CompatTask,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=merge_responses(
         problem_responses(400, 401, 404, 413, 415, 422, *_MISMATCH),
         precondition_responses(),

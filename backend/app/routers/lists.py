@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.core.errors import ListNotFound
-from app.dependencies import CurrentUser, SessionDep, require_json
+from app.dependencies import CurrentUser, SessionDep, require_json, require_scope
 from app.schemas.common import problem_responses
 from app.schemas.task_list import ListCreate, ListPublic, ListUpdate
 from app.services import lists as list_service
@@ -32,6 +32,7 @@ def _public(task_list: ListCounts) -> ListPublic:
     summary="List your lists",
     response_model=list[ListPublic],
     responses=problem_responses(401, 422, 429),
+    dependencies=[require_scope("lists:read")],
 )
 def list_lists(
     session: SessionDep,
@@ -50,7 +51,7 @@ def list_lists(
     summary="Create a list",
     status_code=status.HTTP_201_CREATED,
     response_model=ListPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("lists:write"), Depends(require_json)],
     responses=problem_responses(*_BODY_ERRORS),
 )
 def create_list(list_in: ListCreate, session: SessionDep, current_user: CurrentUser) -> ListPublic:
@@ -64,6 +65,7 @@ def create_list(list_in: ListCreate, session: SessionDep, current_user: CurrentU
     summary="Get a list",
     response_model=ListPublic,
     responses=problem_responses(401, 404, 429),
+    dependencies=[require_scope("lists:read")],
 )
 def get_list(list_id: str, session: SessionDep, current_user: CurrentUser) -> ListPublic:
     """One of your lists, with its task counts."""
@@ -77,7 +79,7 @@ def get_list(list_id: str, session: SessionDep, current_user: CurrentUser) -> Li
     "/{list_id}",
     summary="Change a list",
     response_model=ListPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("lists:write"), Depends(require_json)],
     responses=problem_responses(*_BODY_ERRORS, 404),
 )
 def update_list(
@@ -95,6 +97,7 @@ def update_list(
     summary="Delete a list",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 404, 409, 422, 429),
+    dependencies=[require_scope("lists:write")],
 )
 def delete_list(
     list_id: str,

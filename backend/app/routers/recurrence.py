@@ -11,6 +11,7 @@ from app.dependencies import (
     TaskId,
     end_transaction,
     require_json,
+    require_scope,
     task_uuid,
 )
 from app.routers.safe_writes import (
@@ -44,6 +45,7 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], responses=problem_res
     summary="List a recurring task's completions",
     response_model=CompletionList,
     responses=problem_responses(401, 404, 422, 429),
+    dependencies=[require_scope("tasks:read")],
 )
 def list_completions(
     task_id: TaskId,
@@ -66,6 +68,7 @@ def list_completions(
     summary="Preview a task's next occurrences",
     response_model=OccurrenceList,
     responses=problem_responses(401, 404, 422, 429),
+    dependencies=[require_scope("tasks:read")],
 )
 def list_occurrences(
     task_id: TaskId,
@@ -91,7 +94,7 @@ def list_occurrences(
     "/{task_id}/skip",
     summary="Skip an occurrence of a recurring task",
     response_model=TaskPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=merge_responses(
         problem_responses(400, 401, 404, 409, 413, 415, 422, 429),
         precondition_responses(),

@@ -13,6 +13,7 @@ from app.dependencies import (
     TaskId,
     end_transaction,
     require_json,
+    require_scope,
     task_uuid,
 )
 from app.models.base import utcnow
@@ -72,6 +73,7 @@ def _fields(reminder_in: ReminderIn) -> _Fields:
     summary="List a task's reminders",
     response_model=list[ReminderPublic],
     responses=problem_responses(401, 404, 429),
+    dependencies=[require_scope("tasks:read")],
 )
 def list_reminders(
     task_id: TaskId, session: SessionDep, current_user: CurrentUser
@@ -89,7 +91,7 @@ def list_reminders(
     summary="Add a reminder to a task",
     status_code=status.HTTP_201_CREATED,
     response_model=ReminderPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=problem_responses(*_BODY_ERRORS, 409),
 )
 def create_reminder(
@@ -112,6 +114,7 @@ def create_reminder(
     summary="Get a reminder",
     response_model=ReminderPublic,
     responses=problem_responses(401, 404, 429),
+    dependencies=[require_scope("tasks:read")],
 )
 def get_reminder(
     task_id: TaskId, reminder_id: str, session: SessionDep, current_user: CurrentUser
@@ -131,7 +134,7 @@ def get_reminder(
     TASK_REMINDERS + "/{reminder_id}",
     summary="Replace a reminder",
     response_model=ReminderPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=problem_responses(*_BODY_ERRORS),
 )
 def replace_reminder(
@@ -158,6 +161,7 @@ def replace_reminder(
     summary="Delete a reminder",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 404, 429),
+    dependencies=[require_scope("tasks:write")],
 )
 def delete_reminder(
     task_id: TaskId, reminder_id: str, session: SessionDep, current_user: CurrentUser
@@ -177,6 +181,7 @@ def delete_reminder(
     summary="List your upcoming reminders",
     response_model=UpcomingReminders,
     responses=problem_responses(401, 422, 429),
+    dependencies=[require_scope("tasks:read")],
 )
 def list_upcoming_reminders(
     session: SessionDep,

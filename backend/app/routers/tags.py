@@ -3,7 +3,7 @@ import uuid
 from fastapi import APIRouter, Depends, Response, status
 
 from app.core.errors import TagNotFound
-from app.dependencies import CurrentUser, SessionDep, require_json
+from app.dependencies import CurrentUser, SessionDep, require_json, require_scope
 from app.schemas.common import problem_responses
 from app.schemas.tag import TagPublic, TagUpdate
 from app.services import tags as tag_service
@@ -34,6 +34,7 @@ def _public(tag: TagCounts) -> TagPublic:
     "",
     summary="List your tags",
     response_model=list[TagPublic],
+    dependencies=[require_scope("tags:read")],
     responses=problem_responses(401, 429),
 )
 def list_tags(session: SessionDep, current_user: CurrentUser) -> list[TagPublic]:
@@ -45,7 +46,7 @@ def list_tags(session: SessionDep, current_user: CurrentUser) -> list[TagPublic]
     "/{tag_id}",
     summary="Rename a tag",
     response_model=TagPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tags:write"), Depends(require_json)],
     responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 429),
 )
 def update_tag(
@@ -62,6 +63,7 @@ def update_tag(
     "/{tag_id}",
     summary="Delete a tag",
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require_scope("tags:write")],
     responses=problem_responses(401, 404, 429),
 )
 def delete_tag(tag_id: str, session: SessionDep, current_user: CurrentUser) -> Response:

@@ -13,6 +13,7 @@ from app.dependencies import (
     TaskQueryDep,
     end_transaction,
     require_json,
+    require_scope,
     task_uuid,
 )
 from app.routers.safe_writes import (
@@ -92,6 +93,7 @@ task_response = _task
     "",
     summary="List your tasks",
     response_model=TaskPage,
+    dependencies=[require_scope("tasks:read")],
     responses=merge_responses(
         problem_responses(400, 401, 422, 429), not_modified_responses(200, weak=True)
     ),
@@ -113,6 +115,7 @@ def list_tasks(
     "/stats",
     summary="Count your tasks",
     response_model=TaskStats,
+    dependencies=[require_scope("tasks:read")],
     responses=merge_responses(
         problem_responses(401, 422, 429), not_modified_responses(200, weak=True)
     ),
@@ -147,7 +150,7 @@ def get_task_stats(
     summary="Create a task",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=merge_responses(
         problem_responses(*_BODY_ERRORS), etag_responses(201), idempotency_responses(201)
     ),
@@ -182,6 +185,7 @@ def create_task(
     "/{task_id}",
     summary="Get a task",
     response_model=TaskPublic,
+    dependencies=[require_scope("tasks:read")],
     responses=merge_responses(problem_responses(401, 404, 429), not_modified_responses(200)),
     openapi_extra={"parameters": [IF_NONE_MATCH]},
 )
@@ -203,7 +207,7 @@ def get_task(
     "/{task_id}",
     summary="Update some fields of a task",
     response_model=TaskPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=_CONDITIONAL_BODY_WRITE,
     openapi_extra={"parameters": [IF_MATCH]},
 )
@@ -230,7 +234,7 @@ def update_task(
     "/{task_id}",
     summary="Replace a task",
     response_model=TaskPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=_CONDITIONAL_BODY_WRITE,
     openapi_extra={"parameters": [IF_MATCH]},
 )
@@ -257,6 +261,7 @@ def replace_task(
     "/{task_id}",
     summary="Delete a task",
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require_scope("tasks:write")],
     responses=merge_responses(problem_responses(401, 404, 422, 429), precondition_responses()),
     openapi_extra={"parameters": [IF_MATCH]},
 )
@@ -284,7 +289,7 @@ def delete_task(
     "/{task_id}/complete",
     summary="Mark a task done",
     response_model=TaskPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("tasks:write"), Depends(require_json)],
     responses=merge_responses(_CONDITIONAL_POST, problem_responses(400, 413, 415, 422)),
     openapi_extra={"parameters": [IF_MATCH, IDEMPOTENCY_KEY]},
 )
@@ -319,6 +324,7 @@ def complete_task(
     "/{task_id}/reopen",
     summary="Mark a task not done",
     response_model=TaskPublic,
+    dependencies=[require_scope("tasks:write")],
     responses=_CONDITIONAL_POST,
     openapi_extra={"parameters": [IF_MATCH, IDEMPOTENCY_KEY]},
 )

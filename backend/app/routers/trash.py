@@ -3,7 +3,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.dependencies import CurrentUser, SessionDep, TaskId, task_uuid
+from app.dependencies import CurrentUser, SessionDep, TaskId, require_scope, task_uuid
 from app.routers.tasks import json_response
 from app.schemas.common import problem_responses
 from app.schemas.task import TaskPublic, task_document
@@ -24,6 +24,7 @@ def _trashed(view: TaskView, deleted_at: datetime) -> dict[str, Any]:
     summary="List your trash",
     response_model=TrashPage,
     responses=problem_responses(400, 401, 422, 429),
+    dependencies=[require_scope("tasks:read")],
 )
 def list_trash(
     session: SessionDep,
@@ -46,6 +47,7 @@ def list_trash(
     summary="Restore a task from the trash",
     response_model=TaskPublic,
     responses=problem_responses(401, 404, 429),
+    dependencies=[require_scope("tasks:write")],
 )
 def restore_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
     """Put a deleted task back into its list (the Inbox if its list was deleted)."""
@@ -60,6 +62,7 @@ def restore_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser
     summary="Delete a task in the trash for good",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 404, 429),
+    dependencies=[require_scope("tasks:write")],
 )
 def purge_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a task in the trash for good; it cannot be restored afterwards."""
@@ -72,6 +75,7 @@ def purge_task(task_id: TaskId, session: SessionDep, current_user: CurrentUser) 
     summary="Empty your trash",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 429),
+    dependencies=[require_scope("tasks:write")],
 )
 def empty_trash(session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete every task in your trash for good."""

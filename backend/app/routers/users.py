@@ -7,7 +7,9 @@ from app.dependencies import (
     SettingsDep,
     forget_caller,
     limit_password_attempts,
+    login_required,
     require_json,
+    require_scope,
 )
 from app.schemas.auth import TokenPair
 from app.schemas.common import problem_responses
@@ -22,6 +24,7 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"], responses=problem_res
     "/me",
     summary="Get your profile",
     response_model=UserPublic,
+    dependencies=[require_scope("account:read")],
     responses=problem_responses(401, 429),
 )
 def get_me(session: SessionDep, current_user: CurrentUser) -> UserPublic:
@@ -35,7 +38,7 @@ def get_me(session: SessionDep, current_user: CurrentUser) -> UserPublic:
     "/me",
     summary="Update your profile",
     response_model=UserPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[login_required(), Depends(require_json)],
     responses=problem_responses(400, 401, 413, 415, 422, 429),
 )
 def update_me(
@@ -52,6 +55,7 @@ def update_me(
     "/me",
     summary="Delete your account",
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[login_required()],
     responses=problem_responses(401, 429),
 )
 def delete_me(session: SessionDep, current_user: CurrentUser, request: Request) -> Response:
@@ -64,7 +68,7 @@ def delete_me(session: SessionDep, current_user: CurrentUser, request: Request) 
 @router.post(
     "/me/password",
     response_model=TokenPair,
-    dependencies=[Depends(limit_password_attempts), Depends(require_json)],
+    dependencies=[login_required(), Depends(limit_password_attempts), Depends(require_json)],
     responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
 )
 def change_password(
@@ -83,6 +87,7 @@ def change_password(
         new_password=body.new_password,
         password_hash=password_hash,
         settings=settings,
+        revoke_tokens=body.revoke_tokens,
     )
     forget_caller(request, current_user.id)
     return pair

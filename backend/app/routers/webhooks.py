@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from app.core.config import Settings
 from app.core.errors import WebhookNotFound
 from app.core.ssrf import Resolver, system_resolver
-from app.dependencies import CurrentUser, SessionDep, get_settings, require_json
+from app.dependencies import CurrentUser, SessionDep, get_settings, require_json, require_scope
 from app.models import Webhook
 from app.schemas.common import problem_responses
 from app.schemas.webhook import (
@@ -96,7 +96,7 @@ def _delivery(view: DeliveryView) -> DeliveryPublic:
     summary="Create a webhook",
     response_model=WebhookCreated,
     status_code=status.HTTP_201_CREATED,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("webhooks:manage"), Depends(require_json)],
     responses=problem_responses(400, 401, 413, 415, 422, 429),
 )
 def create_webhook(
@@ -119,6 +119,7 @@ def create_webhook(
     summary="List your webhooks",
     response_model=list[WebhookPublic],
     responses=problem_responses(401, 429),
+    dependencies=[require_scope("webhooks:manage")],
 )
 def list_webhooks(session: SessionDep, current_user: CurrentUser) -> list[WebhookPublic]:
     """Your webhooks, oldest first (without their secrets)."""
@@ -131,6 +132,7 @@ def list_webhooks(session: SessionDep, current_user: CurrentUser) -> list[Webhoo
     summary="Get a webhook",
     response_model=WebhookPublic,
     responses=problem_responses(401, 404, 429),
+    dependencies=[require_scope("webhooks:manage")],
 )
 def get_webhook(webhook_id: str, session: SessionDep, current_user: CurrentUser) -> WebhookPublic:
     """One of your webhooks: its events, and whether (and why) it is disabled."""
@@ -144,7 +146,7 @@ def get_webhook(webhook_id: str, session: SessionDep, current_user: CurrentUser)
     "/{webhook_id}",
     summary="Update a webhook",
     response_model=WebhookPublic,
-    dependencies=[Depends(require_json)],
+    dependencies=[require_scope("webhooks:manage"), Depends(require_json)],
     responses=problem_responses(400, 401, 404, 413, 415, 422, 429),
 )
 def update_webhook(
@@ -170,6 +172,7 @@ def update_webhook(
     summary="Delete a webhook",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 404, 429),
+    dependencies=[require_scope("webhooks:manage")],
 )
 def delete_webhook(webhook_id: str, session: SessionDep, current_user: CurrentUser) -> Response:
     """Delete a webhook and its deliveries; pending ones are not sent."""
@@ -184,6 +187,7 @@ def delete_webhook(webhook_id: str, session: SessionDep, current_user: CurrentUs
     summary="Rotate a webhook's secret",
     response_model=SecretRotated,
     responses=problem_responses(401, 404, 429),
+    dependencies=[require_scope("webhooks:manage")],
 )
 def rotate_webhook_secret(
     webhook_id: str, session: SessionDep, current_user: CurrentUser
@@ -203,6 +207,7 @@ def rotate_webhook_secret(
     response_model=DeliveryPublic,
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(401, 404, 429),
+    dependencies=[require_scope("webhooks:manage")],
 )
 def test_webhook(webhook_id: str, session: SessionDep, current_user: CurrentUser) -> DeliveryPublic:
     """Queue a `webhook.test` delivery; follow it in the deliveries list."""
@@ -217,6 +222,7 @@ def test_webhook(webhook_id: str, session: SessionDep, current_user: CurrentUser
     summary="List a webhook's deliveries",
     response_model=list[DeliveryPublic],
     responses=problem_responses(401, 404, 422, 429),
+    dependencies=[require_scope("webhooks:manage")],
 )
 def list_webhook_deliveries(
     webhook_id: str,
@@ -237,6 +243,7 @@ def list_webhook_deliveries(
     response_model=DeliveryPublic,
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(401, 404, 429),
+    dependencies=[require_scope("webhooks:manage")],
 )
 def resend_webhook_delivery(
     webhook_id: str, delivery_id: str, session: SessionDep, current_user: CurrentUser

@@ -23,6 +23,16 @@ class TokenPair(BaseModel):
     refresh_token: str
 
 
+class LogoutAllRequest(StrictInput):
+    """The optional body of logout-all; without one, personal access tokens keep working."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"revoke_tokens": True}]})
+
+    revoke_tokens: bool = Field(
+        default=False, description="Also revoke every personal access token."
+    )
+
+
 class RefreshRequest(StrictInput):
     model_config = ConfigDict(
         json_schema_extra={

@@ -98,3 +98,8 @@ class PasswordChange(StrictInput):
 
     current_password: Annotated[NoNulStr, StringConstraints(min_length=1, max_length=128)]
     new_password: Password = Field(description="8 to 128 characters.")
+    revoke_tokens: bool = Field(
+        default=False,
+        description="Also revoke every personal access token (they survive a password "
+        "change otherwise).",
+    )

@@ -15,6 +15,7 @@ from app.database import bind_session_to_refresh_token, bind_session_to_user
 from app.models import RefreshToken, User
 from app.models.base import utcnow
 from app.schemas.auth import TokenPair
+from app.services import personal_tokens as token_service
 from app.services import users as user_service
 
 # Security events go to their own logger so operators can route and alert on them.
@@ -161,18 +162,23 @@ def bump_token_version(*, session: Session, user: User) -> None:
     user.updated_at = now
 
 
-def revoke_all_sessions(*, session: Session, user: User) -> None:
+def revoke_all_sessions(*, session: Session, user: User, revoke_tokens: bool = False) -> None:
     """Log the user out everywhere: every refresh token is revoked and every access token
-    minted so far stops working (its `ver` claim no longer matches)."""
+    minted so far stops working (its `ver` claim no longer matches); with `revoke_tokens`,
+    every personal access token too."""
     if user.auth_issuer:
         # Provider tokens carry no `ver` and are not ours to revoke: saying 204 would lie.
         raise ProviderAccount(
             "This account's sessions are managed by its identity provider; sign out there."
         )
     bump_token_version(session=session, user=user)
+    revoked = (
+        token_service.revoke_all_tokens(session=session, user_id=user.id) if revoke_tokens else 0
+    )
     session.commit()
     security_log.info(
-        "all sessions revoked", extra={"event": "logout_all", "user_id": str(user.id)}
+        "all sessions revoked",
+        extra={"event": "logout_all", "user_id": str(user.id), "revoked_personal_tokens": revoked},
     )
 
 
@@ -184,6 +190,7 @@ def change_password(
     new_password: str,
     password_hash: PasswordHash,
     settings: Settings,
+    revoke_tokens: bool = False,
 ) -> TokenPair:
     """New password; every other session (refresh and access tokens) ends. The caller gets
     a fresh pair so this client stays signed in."""
@@ -195,9 +202,16 @@ def change_password(
         password_hash=password_hash,
     )
     bump_token_version(session=session, user=user)
+    revoked = (
+        token_service.revoke_all_tokens(session=session, user_id=user.id) if revoke_tokens else 0
+    )
     session.commit()
     security_log.info(
         "password changed; other sessions revoked",
-        extra={"event": "password_changed", "user_id": str(user.id)},
+        extra={
+            "event": "password_changed",
+            "user_id": str(user.id),
+            "revoked_personal_tokens": revoked,
+        },
     )
     return issue_token_pair(session=session, user=user, settings=settings)
