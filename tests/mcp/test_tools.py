@@ -6,14 +6,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
 from mcp import MCPError
 
 from tests.factories import Account
 from tests.live import LiveServer
-from tests.mcp.conftest import connect, new_account, structured
+from tests.mcp.conftest import connect, new_account, run_async, structured
 
 TOOLS = {
     "add_task",
@@ -32,7 +31,7 @@ TOOLS = {
 
 
 def run(main: Any) -> Any:
-    return anyio.run(main)
+    return run_async(main)
 
 
 def test_list_tools_has_typed_schemas_and_one_line_descriptions(
