@@ -316,7 +316,13 @@ def _call_driver(
         lost = engine.dialect.is_disconnect(error, driver, cursor)
         # PREPARE is not transactional: after a failed call that prepared, whether the
         # statement exists is unknown, so the connection goes rather than guess.
-        if lost or preparing:
+        if lost:
+            # As SQLAlchemy does for its own connections on a disconnect: every connection
+            # older than this moment is replaced at its next checkout (a server restart or a
+            # killed backend takes the pool's other connections with it, the background
+            # jobs' included), not only this one.
+            engine.pool._invalidate(connection, error)
+        elif preparing:
             connection.invalidate(error)
         elif not driver.closed:
             driver.autocommit = False

@@ -1,10 +1,12 @@
 """A live `tasks-api serve` per database for the MCP tests, and an MCP client on it: the SDK's
 own client over real HTTP on loopback (or stdio), as an assistant would connect."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -14,6 +16,8 @@ from app import migrate
 from tests.conftest import BACKENDS, ThrowawayPostgres
 from tests.factories import Account, make_account
 from tests.live import LiveServer, start_server
+
+T = TypeVar("T")
 
 # Many accounts from one address within a minute: the login and register limits go up; the
 # per-user limit stays as configured (tests/mcp/test_limits.py has its own server).
@@ -64,3 +68,11 @@ def structured(result: Any) -> Any:
     """A successful tool result's structured content (fails with its text otherwise)."""
     assert not result.is_error, result.content
     return result.structured_content
+
+
+def run_async(main: Callable[[], Awaitable[T]]) -> T:
+    """`anyio.run(main)` on a thread of its own: another test in this process (Playwright's
+    sync API, for one) may keep an event loop running on the main thread, where anyio.run
+    would refuse to start."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, main).result()

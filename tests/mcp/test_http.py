@@ -4,7 +4,6 @@ middleware (body size, JSON depth, CORS, origins) in front of the SDK's transpor
 import json
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
 from mcp import Client, MCPError
@@ -13,11 +12,11 @@ from mcp.client.streamable_http import streamable_http_client
 from app.mcp.scopes import SUPPORTED
 from tests.factories import Account
 from tests.live import LiveServer
-from tests.mcp.conftest import new_account
+from tests.mcp.conftest import new_account, run_async
 
 
 def run(main: Any) -> Any:
-    return anyio.run(main)
+    return run_async(main)
 
 
 def post_initialize(server: LiveServer, headers: dict[str, str]) -> httpx2.Response:

@@ -4,12 +4,11 @@ refusal is a tool error with the REST problem's meaning (429, retry after)."""
 from collections.abc import Iterator
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
 
 from tests.live import LiveServer, start_server
-from tests.mcp.conftest import SERVER_ENV, connect, new_account, structured
+from tests.mcp.conftest import SERVER_ENV, connect, new_account, run_async, structured
 
 PER_USER = 5
 
@@ -32,7 +31,7 @@ def test_mcp_calls_share_the_per_user_limit_with_rest(limited_server: LiveServer
             allowed = [await client.call_tool("list_tasks", {}) for _ in range(PER_USER - 2)]
             return allowed, await client.call_tool("add_task", {"title": "One too many"})
 
-    allowed, refused = anyio.run(main)
+    allowed, refused = run_async(main)
     for result in allowed:
         structured(result)
     assert refused.is_error

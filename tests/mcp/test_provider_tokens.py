@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
 
 from tests.live import LiveServer, start_server
-from tests.mcp.conftest import SERVER_ENV, connect, structured
+from tests.mcp.conftest import SERVER_ENV, connect, run_async, structured
 from tests.provider import AUDIENCE, ISSUER, SHARED_SECRET, JwksServer, claims, sign, sign_shared
 
 
@@ -50,7 +49,7 @@ def test_provider_tokens_manage_their_users_tasks(
             other = await client.call_tool("get_task", {"task_id": task["id"]})
         return task, other
 
-    task, other = anyio.run(main)
+    task, other = run_async(main)
     assert task["title"] == "From the provider"
     assert other.structured_content["status"] == 404  # another provider user's task
 

@@ -6,11 +6,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import anyio
 import pytest
 
 from tests.live import LiveServer, start_server
-from tests.mcp.conftest import SERVER_ENV, connect, new_account, structured
+from tests.mcp.conftest import SERVER_ENV, connect, new_account, run_async, structured
 from tests.test_rls import RlsDatabase, rls_database  # noqa: F401 - the fixture
 
 
@@ -60,7 +59,7 @@ def test_every_tool_works_under_row_level_security(rls_server: LiveServer) -> No
         seen["id"] = task_id
         return seen
 
-    seen = anyio.run(main)
+    seen = run_async(main)
     task_id = seen["id"]
     assert [item["id"] for item in seen["list"]["items"]] == [task_id]
     assert [item["id"] for item in seen["search"]["items"]] == [task_id]

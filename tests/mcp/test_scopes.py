@@ -48,6 +48,10 @@ def test_a_read_only_token_may_read_and_not_write() -> None:
     reader = caller(scopes=frozenset({TASKS_READ, TAGS_READ}))
     allowed = {name for name, spec in TOOLS.items() if _allows(reader, spec.scopes)}
     assert allowed == {"list_tasks", "search_tasks", "get_task", "list_tags", "task_stats"}
+    lists_reader = caller(scopes=frozenset({"lists:read"}))
+    assert {name for name, spec in TOOLS.items() if _allows(lists_reader, spec.scopes)} == {
+        "list_lists"
+    }
     with pytest.raises(InsufficientScope) as refused:
         require_scopes(reader, TOOLS["add_task"].scopes)
     assert refused.value.missing == ["tasks:write"]

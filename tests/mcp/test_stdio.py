@@ -8,7 +8,7 @@ import httpx2
 from mcp import Client, StdioServerParameters
 
 from tests.live import TASKS_API, LiveServer, run_cli
-from tests.mcp.conftest import new_account, structured
+from tests.mcp.conftest import new_account, run_async, structured
 
 
 def stdio_parameters(server: LiveServer, token: str) -> StdioServerParameters:
@@ -33,7 +33,7 @@ def test_stdio_serves_the_tools_for_the_tokens_account(mcp_server: LiveServer) -
             listed = structured(await client.call_tool("list_tasks", {}))
         return names, (task, hidden), listed
 
-    names, (task, hidden), listed = anyio.run(main)
+    names, (task, hidden), listed = run_async(main)
     assert {"add_task", "list_tasks", "complete_task"} <= names
     assert hidden.is_error
     assert hidden.structured_content["status"] == 404
@@ -80,7 +80,7 @@ def test_stdio_stops_acting_once_the_token_is_revoked(mcp_server: LiveServer) ->
                     await anyio.sleep(0.2)
             return before, after
 
-    before, after = anyio.run(main)
+    before, after = run_async(main)
     structured(before)
     assert after is not None
     assert after.is_error

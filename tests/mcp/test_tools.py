@@ -6,14 +6,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import anyio
 import httpx2
 import pytest
 from mcp import MCPError
 
 from tests.factories import Account
 from tests.live import LiveServer
-from tests.mcp.conftest import connect, new_account, structured
+from tests.mcp.conftest import connect, new_account, run_async, structured
 
 TOOLS = {
     "add_task",
@@ -26,11 +25,13 @@ TOOLS = {
     "search_tasks",
     "list_tags",
     "task_stats",
+    "list_lists",
+    "add_list",
 }
 
 
 def run(main: Any) -> Any:
-    return anyio.run(main)
+    return run_async(main)
 
 
 def test_list_tools_has_typed_schemas_and_one_line_descriptions(
@@ -156,6 +157,55 @@ def test_every_tool_manages_the_callers_tasks(mcp_server: LiveServer, account: A
             gone = await client.call_tool("get_task", {"task_id": task_id})
             assert gone.is_error
             assert gone.structured_content["status"] == 404
+
+    run(main)
+
+
+def test_lists_subtasks_recurrence_and_the_trash_through_the_tools(
+    mcp_server: LiveServer, account: Account
+) -> None:
+    """What landed with lists (issue 16) and recurrence (issue 19) works through the same
+    tools: a task goes in a list and under a parent, a recurring task moves on when completed,
+    and delete_task moves to the trash as DELETE does."""
+
+    async def main() -> None:
+        async with connect(mcp_server, account.access_token) as client:
+            work = structured(await client.call_tool("add_list", {"name": "Work"}))
+            assert work["inbox"] is False
+            lists = structured(await client.call_tool("list_lists", {}))
+            assert [(x["name"], x["inbox"]) for x in lists["lists"]] == [
+                ("Inbox", True),
+                ("Work", False),
+            ]
+            duplicate = await client.call_tool("add_list", {"name": "work"})
+            assert duplicate.is_error
+            assert duplicate.structured_content["status"] == 409
+            parent = structured(
+                await client.call_tool("add_task", {"title": "Report", "list_id": work["id"]})
+            )
+            child = structured(
+                await client.call_tool("add_task", {"title": "Charts", "parent_id": parent["id"]})
+            )
+            assert child["list_id"] == work["id"]
+            assert child["parent_id"] == parent["id"]
+            monthly = structured(
+                await client.call_tool(
+                    "add_task",
+                    {"title": "Rent", "due": "2026-12-01", "recurrence": "FREQ=MONTHLY"},
+                )
+            )
+            advanced = structured(
+                await client.call_tool("complete_task", {"task_id": monthly["id"]})
+            )
+            assert advanced["completed"] is False
+            assert advanced["due"] == "2027-01-01"
+            trashed = structured(await client.call_tool("delete_task", {"task_id": parent["id"]}))
+            assert trashed == {"id": parent["id"], "deleted": True}
+            for task in (parent, child):
+                gone = await client.call_tool("get_task", {"task_id": task["id"]})
+                assert gone.structured_content["status"] == 404
+            counts = structured(await client.call_tool("list_lists", {}))
+            assert [x["total_tasks"] for x in counts["lists"]] == [1, 0]
 
     run(main)
 

@@ -16,10 +16,8 @@ def _zone(client: TestClient, account: Account, zone: str) -> None:
     assert response.status_code == 200, response.text
 
 
-def _complete(client: TestClient, account: Account, task_id: str, **body: Any) -> dict[str, Any]:
-    response = client.post(
-        f"{TASKS}/{task_id}/complete", json=body or None, headers=account.headers
-    )
+def _complete(client: TestClient, account: Account, task_id: str) -> dict[str, Any]:
+    response = client.post(f"{TASKS}/{task_id}/complete", headers=account.headers)
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
@@ -169,12 +167,22 @@ def test_the_last_occurrence_closes_the_task(client: TestClient) -> None:
 
 
 def test_completing_the_same_occurrence_twice_advances_once(client: TestClient) -> None:
+    """A retry of a complete whose answer was lost: with If-Match it is refused (412), with
+    Idempotency-Key it gets the first answer; either way the task advanced once."""
     account = make_account(client)
     task = make_task(client, account, due="2026-12-01", recurrence="FREQ=DAILY")
-    first = _complete(client, account, task["id"], due="2026-12-01")
-    retry = _complete(client, account, task["id"], due="2026-12-01")
-    assert first["due"] == retry["due"] == "2026-12-02"
-    assert len(_completions(client, account, task["id"])) == 1
+    url = f"{TASKS}/{task['id']}/complete"
+    guarded = {**account.headers, "If-Match": f'"{task["version"]}"'}
+    first = client.post(url, headers=guarded)
+    assert first.json()["due"] == "2026-12-02"
+    retry = client.post(url, headers=guarded)
+    assert assert_problem(retry, 412)["version"] == first.json()["version"]
+    keyed = {**account.headers, "Idempotency-Key": "complete-rent-once"}
+    second = client.post(url, headers=keyed)
+    replay = client.post(url, headers=keyed)
+    assert second.json()["due"] == replay.json()["due"] == "2026-12-03"
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert len(_completions(client, account, task["id"])) == 2
 
 
 def test_skip_advances_without_a_completion(client: TestClient) -> None:
@@ -183,12 +191,13 @@ def test_skip_advances_without_a_completion(client: TestClient) -> None:
     response = client.post(f"{TASKS}/{task['id']}/skip", headers=account.headers)
     assert response.status_code == 200, response.text
     assert response.json()["due"] == "2026-02-27"
-    # A retry naming the occurrence it meant skips once.
-    for _ in range(2):
-        response = client.post(
-            f"{TASKS}/{task['id']}/skip", json={"due": "2026-02-27"}, headers=account.headers
-        )
-        assert response.json()["due"] == "2026-03-27"
+    # A retry with the version it read skips once: the second is a 412.
+    guarded = {**account.headers, "If-Match": f'"{response.json()["version"]}"'}
+    for status in (200, 412):
+        response = client.post(f"{TASKS}/{task['id']}/skip", headers=guarded)
+        assert response.status_code == status, response.text
+    current = client.get(f"{TASKS}/{task['id']}", headers=account.headers).json()
+    assert current["due"] == "2026-03-27"
     assert _completions(client, account, task["id"]) == []
     plain = make_task(client, account, due="2026-01-30")
     response = client.post(f"{TASKS}/{plain['id']}/skip", headers=account.headers)

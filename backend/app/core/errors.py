@@ -61,8 +61,9 @@ class ReminderNotFound(NotFound):
 
 
 class InvalidField(DomainError):
-    """A body field that is valid alone but not with the task's state (a recurrence on a task
-    without a due): the same 422 as a validation error, naming the field."""
+    """A body field that is valid alone but not with the stored state (a recurrence on a task
+    without a due; a list or parent the caller does not have, worded the same whether it is
+    missing or someone else's): the same 422 as a validation error, naming the field."""
 
     status = 422
     type_ = "/problems/validation-error"
@@ -148,25 +149,6 @@ class ListNotEmpty(DomainError):
         "The list still holds tasks; say what happens to them with ?tasks=inbox (move them to "
         "the Inbox) or ?tasks=trash (move them to the trash)."
     )
-
-
-class InvalidReference(DomainError):
-    """A body field names something the caller does not have (a list, a parent task): a 422
-    that names the field, worded the same whether the thing is missing or someone else's."""
-
-    status = 422
-    type_ = "/problems/validation-error"
-    title = "Validation failed"
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"Invalid request: {field}")
-        self.field = field
-        self.message = message
-
-    def extra(self) -> dict[str, Any] | None:
-        return {
-            "errors": [{"loc": ["body", self.field], "msg": self.message, "type": "value_error"}]
-        }
 
 
 class EmailTaken(DomainError):

@@ -14,7 +14,9 @@ from app.core.errors import Forbidden
 TASKS_READ = "tasks:read"
 TASKS_WRITE = "tasks:write"
 TAGS_READ = "tags:read"
-SUPPORTED = (TASKS_READ, TASKS_WRITE, TAGS_READ)
+LISTS_READ = "lists:read"
+LISTS_WRITE = "lists:write"
+SUPPORTED = (TASKS_READ, TASKS_WRITE, TAGS_READ, LISTS_READ, LISTS_WRITE)
 
 
 class InsufficientScope(Forbidden):

@@ -17,14 +17,25 @@ from sqlmodel import Session
 from app.core.callers import Caller
 from app.mcp import arguments as args
 from app.mcp.arguments import Arguments
-from app.mcp.scopes import TAGS_READ, TASKS_READ, TASKS_WRITE
-from app.schemas.mcp import TagList, TaskDeleted, TaskRef, TaskUpdateArguments
+from app.mcp.scopes import LISTS_READ, LISTS_WRITE, TAGS_READ, TASKS_READ, TASKS_WRITE
+from app.schemas.mcp import (
+    ListList,
+    ListsArguments,
+    TagList,
+    TaskDeleted,
+    TaskRef,
+    TaskUpdateArguments,
+)
 from app.schemas.tag import TagPublic
 from app.schemas.task import TaskCreate, TaskPage, TaskPublic, TaskUpdate
+from app.schemas.task_list import ListCreate, ListPublic
 from app.schemas.task_query import TaskQuery, TaskStats
+from app.services import completions as completion_service
+from app.services import lists as list_service
 from app.services import tags as tag_service
 from app.services import task_stats as stats_service
 from app.services import tasks as task_service
+from app.services import trash as trash_service
 from app.services.tasks import TaskView
 
 Document = dict[str, Any]
@@ -61,7 +72,13 @@ def _public(view: TaskView) -> Document:
 
 def add_task(session: Session, caller: Caller, arguments: Arguments) -> Document:
     task_in = TaskCreate.model_validate(arguments)
-    view = task_service.create_task(session=session, user_id=caller.id, task_in=task_in)
+    view = task_service.create_task(
+        session=session,
+        user_id=caller.id,
+        task_in=task_in,
+        list_id=task_in.list_id,
+        parent_id=task_in.parent_id,
+    )
     return _public(view)
 
 
@@ -106,25 +123,45 @@ def update_task(session: Session, caller: Caller, arguments: Arguments) -> Docum
     return _public(view)
 
 
-def _set_completed(completed: bool) -> Run:
-    def run(session: Session, caller: Caller, arguments: Arguments) -> Document:
-        ref = TaskRef.model_validate(arguments)
-        view = task_service.set_completed(
-            session=session,
-            user_id=caller.id,
-            task_id=args.task_id_of(ref.task_id),
-            completed=completed,
-        )
-        return _public(view)
+def complete_task(session: Session, caller: Caller, arguments: Arguments) -> Document:
+    ref = TaskRef.model_validate(arguments)
+    # As POST /tasks/{id}/complete: a recurring task moves on to its next occurrence.
+    view = completion_service.complete_task(
+        session=session,
+        user_id=caller.id,
+        task_id=args.task_id_of(ref.task_id),
+        zone=caller.timezone,
+    )
+    return _public(view)
 
-    return run
+
+def reopen_task(session: Session, caller: Caller, arguments: Arguments) -> Document:
+    ref = TaskRef.model_validate(arguments)
+    view = task_service.set_completed(
+        session=session, user_id=caller.id, task_id=args.task_id_of(ref.task_id), completed=False
+    )
+    return _public(view)
 
 
 def delete_task(session: Session, caller: Caller, arguments: Arguments) -> Document:
     ref = TaskRef.model_validate(arguments)
     task_id = args.task_id_of(ref.task_id)
-    task_service.delete_task(session=session, user_id=caller.id, task_id=task_id)
+    # As DELETE /tasks/{id}: to the trash, restorable for TRASH_RETENTION_DAYS.
+    trash_service.trash_task(session=session, user_id=caller.id, task_id=task_id)
     return TaskDeleted(id=task_id, deleted=True).model_dump(mode="json")
+
+
+def list_lists(session: Session, caller: Caller, arguments: Arguments) -> Document:
+    parsed = ListsArguments.model_validate(arguments)
+    lists = list_service.list_lists(session=session, user_id=caller.id, archived=parsed.archived)
+    found = [ListPublic(**task_list._asdict()) for task_list in lists]
+    return ListList(lists=found).model_dump(mode="json")
+
+
+def add_list(session: Session, caller: Caller, arguments: Arguments) -> Document:
+    list_in = ListCreate.model_validate(arguments)
+    task_list = list_service.create_list(session=session, user_id=caller.id, list_in=list_in)
+    return ListPublic(**task_list._asdict()).model_dump(mode="json")
 
 
 def list_tags(session: Session, caller: Caller, arguments: Arguments) -> Document:
@@ -151,7 +188,7 @@ TOOLS: dict[str, ToolSpec] = {
         ToolSpec(
             name="add_task",
             description="Create a task for the user: a title, and optionally a description, "
-            "priority, due date or date-time, and tags.",
+            "priority, due date or date-time, tags, a list, a parent task and a recurrence.",
             scopes=(TASKS_WRITE,),
             writes=True,
             input_schema=args.input_schema(TaskCreate),
@@ -206,12 +243,13 @@ TOOLS: dict[str, ToolSpec] = {
         ),
         ToolSpec(
             name="complete_task",
-            description="Mark a task done (completing a done task changes nothing).",
+            description="Mark a task done (completing a done task changes nothing); a "
+            "recurring task moves on to its next occurrence instead.",
             scopes=(TASKS_WRITE,),
             writes=True,
             input_schema=_TASK_REF,
             output_schema=args.output_schema(TaskPublic),
-            run=_set_completed(True),
+            run=complete_task,
             annotations=_RETRY_SAFE_WRITE,
         ),
         ToolSpec(
@@ -221,12 +259,13 @@ TOOLS: dict[str, ToolSpec] = {
             writes=True,
             input_schema=_TASK_REF,
             output_schema=args.output_schema(TaskPublic),
-            run=_set_completed(False),
+            run=reopen_task,
             annotations=_RETRY_SAFE_WRITE,
         ),
         ToolSpec(
             name="delete_task",
-            description="Delete a task for good (its tags stay).",
+            description="Move a task (and its subtasks) to the trash, where it can be restored "
+            "for 30 days.",
             scopes=(TASKS_WRITE,),
             writes=True,
             input_schema=_TASK_REF,
@@ -256,6 +295,30 @@ TOOLS: dict[str, ToolSpec] = {
             output_schema=args.output_schema(TaskStats),
             run=task_stats,
             annotations=_READ,
+        ),
+        ToolSpec(
+            name="list_lists",
+            description="List the user's lists (the Inbox first), each with its open and "
+            "total task count; archived ones only with archived true.",
+            scopes=(LISTS_READ,),
+            writes=False,
+            input_schema=args.input_schema(ListsArguments),
+            output_schema=args.output_schema(ListList),
+            run=list_lists,
+            annotations=_READ,
+        ),
+        ToolSpec(
+            name="add_list",
+            description="Create a list for the user: a name unique among their lists, and "
+            "optionally a color (#RRGGBB) and position.",
+            scopes=(LISTS_WRITE,),
+            writes=True,
+            input_schema=args.input_schema(ListCreate),
+            output_schema=args.output_schema(ListPublic),
+            run=add_list,
+            annotations=ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, open_world_hint=False
+            ),
         ),
     )
 }

@@ -3,14 +3,13 @@ Completing goes through `POST /api/v1/tasks/{id}/complete` (routers.tasks)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.dependencies import (
     CurrentUser,
     SessionDep,
     TaskId,
     end_transaction,
-    require_json,
     require_scope,
     task_uuid,
 )
@@ -31,7 +30,6 @@ from app.schemas.recurrence import (
     CompletionList,
     CompletionPublic,
     OccurrenceList,
-    OccurrenceRef,
 )
 from app.schemas.task import TaskPublic
 from app.services import completions as completion_service
@@ -94,9 +92,9 @@ def list_occurrences(
     "/{task_id}/skip",
     summary="Skip an occurrence of a recurring task",
     response_model=TaskPublic,
-    dependencies=[require_scope("tasks:write"), Depends(require_json)],
+    dependencies=[require_scope("tasks:write")],
     responses=merge_responses(
-        problem_responses(400, 401, 404, 409, 413, 415, 422, 429),
+        problem_responses(401, 404, 409, 429),
         precondition_responses(),
         etag_responses(200),
         idempotency_responses(200),
@@ -104,15 +102,11 @@ def list_occurrences(
     openapi_extra={"parameters": [IF_MATCH, IDEMPOTENCY_KEY]},
 )
 def skip_task(
-    task_id: TaskId,
-    session: SessionDep,
-    current_user: CurrentUser,
-    request: Request,
-    occurrence: Annotated[OccurrenceRef | None, Body()] = None,
+    task_id: TaskId, session: SessionDep, current_user: CurrentUser, request: Request
 ) -> Response:
-    """Move a recurring task to its next occurrence without completing this one. With
-    `{"due": ...}`, only if that is still its due (a retry skips once). 409 for a task that
-    does not recur or whose series is over."""
+    """Move a recurring task to its next occurrence without completing this one (retry it
+    safely with `If-Match` or `Idempotency-Key`). 409 for a task that does not recur or
+    whose series is over."""
     expected = if_match(request)
 
     def write() -> Response:
@@ -121,9 +115,8 @@ def skip_task(
             user_id=current_user.id,
             task_id=task_uuid(task_id),
             zone=current_user.timezone,
-            seen_due=occurrence.due if occurrence is not None else None,
             expected=expected,
         )
         return task_response(session, view)
 
-    return idempotent(request, session, current_user.id, occurrence, write)
+    return idempotent(request, session, current_user.id, None, write)

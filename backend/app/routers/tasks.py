@@ -2,7 +2,7 @@ import uuid
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlmodel import Session
 
 from app.core.etags import strong_etag
@@ -32,7 +32,6 @@ from app.routers.safe_writes import (
     precondition_responses,
 )
 from app.schemas.common import problem_responses
-from app.schemas.recurrence import OccurrenceRef
 from app.schemas.task import (
     TaskCreate,
     TaskPage,
@@ -289,21 +288,17 @@ def delete_task(
     "/{task_id}/complete",
     summary="Mark a task done",
     response_model=TaskPublic,
-    dependencies=[require_scope("tasks:write"), Depends(require_json)],
-    responses=merge_responses(_CONDITIONAL_POST, problem_responses(400, 413, 415, 422)),
+    dependencies=[require_scope("tasks:write")],
+    responses=_CONDITIONAL_POST,
     openapi_extra={"parameters": [IF_MATCH, IDEMPOTENCY_KEY]},
 )
 def complete_task(
-    task_id: TaskId,
-    session: SessionDep,
-    current_user: CurrentUser,
-    request: Request,
-    occurrence: Annotated[OccurrenceRef | None, Body()] = None,
+    task_id: TaskId, session: SessionDep, current_user: CurrentUser, request: Request
 ) -> Response:
     """Mark a task done. Safe to retry: completing a completed task changes nothing. A
     recurring task records the completion and moves on to its next due, staying open (it
-    closes after its last occurrence); send `{"due": ...}`, the due you saw, and a retry
-    completes that occurrence once."""
+    closes after its last occurrence); to retry that safely, send `If-Match` (a retry gets
+    412) or `Idempotency-Key` (a retry gets the first answer)."""
     expected = if_match(request)
 
     def write() -> Response:
@@ -312,12 +307,11 @@ def complete_task(
             user_id=current_user.id,
             task_id=task_uuid(task_id),
             zone=current_user.timezone,
-            seen_due=occurrence.due if occurrence is not None else None,
             expected=expected,
         )
         return _task(session, view)
 
-    return idempotent(request, session, current_user.id, occurrence, write)
+    return idempotent(request, session, current_user.id, None, write)
 
 
 @router.post(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.schemas.common import StrictInput
 from app.schemas.tag import TagPublic
 from app.schemas.task import TaskUpdate
+from app.schemas.task_list import ListPublic
 
 TASK_ID_HELP = "The task's `id`, as add_task or list_tasks return it."
 
@@ -35,6 +36,16 @@ class TaskUpdateArguments(TaskUpdate):
     )
 
     task_id: str = Field(min_length=1, max_length=100, description=TASK_ID_HELP)
+
+
+class ListList(BaseModel):
+    lists: list[ListPublic] = Field(
+        description="Every list (archived ones only if asked), by position, with task counts."
+    )
+
+
+class ListsArguments(StrictInput):
+    archived: bool = Field(default=False, description="true: include archived lists.")
 
 
 class TagList(BaseModel):

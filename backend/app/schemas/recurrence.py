@@ -2,13 +2,13 @@
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.recurrence import MAX_RULE_LENGTH, MAX_UPCOMING, parse_rule
-from app.schemas.common import JSON_STRING, StrictInput
-from app.schemas.values import DUE_EXAMPLES, Due
+from app.schemas.common import JSON_STRING
+from app.schemas.values import DUE_EXAMPLES
 
 
 class RecurrenceBasis(StrEnum):
@@ -44,19 +44,6 @@ Recurrence = Annotated[
     StringConstraints(min_length=1, max_length=MAX_RULE_LENGTH),
     AfterValidator(_canonical_rule),
 ]
-
-
-def _occurrence_ref_example() -> dict[str, Any]:
-    return {"due": DUE_EXAMPLES[0]}
-
-
-class OccurrenceRef(StrictInput):
-    """Optional body of complete and skip: the due of the occurrence meant. If the task has
-    moved on already (a retry, a second tab), nothing changes."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [_occurrence_ref_example()]})
-
-    due: Due = Field(description="The due the task had when you saw it.")
 
 
 class CompletionPublic(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, func, select, update
 from sqlmodel import Session
 
-from app.core.errors import InvalidReference
+from app.core.errors import InvalidField
 from app.models.task import TASKS
 
 MAX_DEPTH = 4  # levels: a top-level task is level 1
@@ -98,17 +98,17 @@ def check_parent(
     another user's."""
     parent = get_node(session, user_id=user_id, task_id=parent_id, lock=True)
     if parent is None or parent.deleted_at is not None:
-        raise InvalidReference("parent_id", "no such task")
+        raise InvalidField("parent_id", "no such task")
     if list_id is not None and parent.list_id != list_id:
-        raise InvalidReference("parent_id", "the parent is in another list")
+        raise InvalidField("parent_id", "the parent is in another list")
     above = ancestors(session, user_id=user_id, node=parent)
     if task_id is not None and (parent.id == task_id or any(a.id == task_id for a in above)):
-        raise InvalidReference("parent_id", "a task cannot go under itself or its subtasks")
+        raise InvalidField("parent_id", "a task cannot go under itself or its subtasks")
     height = 1
     if task_id is not None:
         height += len(descendant_levels(session, user_id=user_id, task_id=task_id))
     if len(above) + 1 + height > MAX_DEPTH:
-        raise InvalidReference("parent_id", f"subtasks go at most {MAX_DEPTH} levels deep")
+        raise InvalidField("parent_id", f"subtasks go at most {MAX_DEPTH} levels deep")
     return parent
 
 

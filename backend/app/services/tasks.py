@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app import database
-from app.core.errors import InvalidReference, PreconditionFailed, TaskNotFound
+from app.core.errors import InvalidField, PreconditionFailed, TaskNotFound
 from app.core.etags import Expected, version_matches
 from app.models import Tag, Task, TaskList, TaskTag
 from app.models.base import utcnow
@@ -277,7 +277,7 @@ def create_task(
     except IntegrityError as exc:
         session.rollback()
         if list_id is not None:
-            raise InvalidReference("list_id", "no such list") from exc
+            raise InvalidField("list_id", "no such list") from exc
     # No Inbox: an account made outside registration. Make it, then try once more.
     list_service.ensure_inbox(session=session, user_id=user_id)
     session.commit()
@@ -526,7 +526,7 @@ def _update(
     except IntegrityError as exc:
         # The only reference an update can break: the composite foreign key of list_id.
         session.rollback()
-        raise InvalidReference("list_id", "no such list") from exc
+        raise InvalidField("list_id", "no such list") from exc
     if row is None:
         session.rollback()
         fail_missing_or_stale(session=session, user_id=user_id, task_id=task_id)
@@ -593,7 +593,7 @@ def _update_tree(
                 session, user_id=user_id, task_id=task_id, values=values, expected=expected
             )
         except IntegrityError as exc:
-            raise InvalidReference("list_id", "no such list") from exc
+            raise InvalidField("list_id", "no such list") from exc
         if row is None:
             if expected is None:
                 raise TaskNotFound
