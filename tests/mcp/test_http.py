@@ -12,7 +12,7 @@ from mcp.client.streamable_http import streamable_http_client
 from app.mcp.scopes import SUPPORTED
 from tests.factories import Account
 from tests.live import LiveServer
-from tests.mcp.conftest import new_account, run_async
+from tests.mcp.conftest import connect, new_account, run_async, structured
 
 
 def run(main: Any) -> Any:
@@ -172,3 +172,29 @@ def test_only_post_is_served_and_only_json(mcp_server: LiveServer, account: Acco
     )
     assert response.status_code == 415
     assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_personal_token_is_held_to_its_scopes(mcp_server: LiveServer) -> None:
+    """A real personal access token over real HTTP (issue 21): a read-only token reads and
+    is refused a write with 403 insufficient-scope; nothing is created."""
+    owner = new_account(mcp_server)
+    with httpx2.Client(base_url=mcp_server.base_url) as http:
+        made = http.post(
+            "/api/v1/tokens",
+            json={"name": "assistant", "scopes": ["tasks:read"], "expires_in_days": 1},
+            headers=owner.headers,
+        )
+        assert made.status_code == 201, made.text
+    token = made.json()["token"]
+
+    async def main() -> tuple[Any, Any]:
+        async with connect(mcp_server, token) as client:
+            listed = await client.call_tool("list_tasks", {})
+            refused = await client.call_tool("add_task", {"title": "not allowed"})
+            return listed, refused
+
+    listed, refused = run(main)
+    assert structured(listed)["items"] == []
+    assert refused.is_error
+    assert refused.structured_content["status"] == 403
+    assert refused.structured_content["type"] == "/problems/insufficient-scope"

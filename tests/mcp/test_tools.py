@@ -27,6 +27,9 @@ TOOLS = {
     "task_stats",
     "list_lists",
     "add_list",
+    "add_reminder",
+    "list_reminders",
+    "upcoming_reminders",
 }
 
 
@@ -206,6 +209,41 @@ def test_lists_subtasks_recurrence_and_the_trash_through_the_tools(
                 assert gone.structured_content["status"] == 404
             counts = structured(await client.call_tool("list_lists", {}))
             assert [x["total_tasks"] for x in counts["lists"]] == [1, 0]
+
+    run(main)
+
+
+def test_reminders_through_the_tools(mcp_server: LiveServer, account: Account) -> None:
+    """Reminders (issue 19) as REST has them: at a moment or before the due, listed per task
+    and upcoming across tasks; a bad duration is a 422 naming `before`."""
+    soon = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+
+    async def main() -> None:
+        async with connect(mcp_server, account.access_token) as client:
+            task = structured(
+                await client.call_tool(
+                    "add_task", {"title": "Call the bank", "due": soon.isoformat()}
+                )
+            )
+            at = structured(
+                await client.call_tool(
+                    "add_reminder", {"task_id": task["id"], "at": soon.isoformat()}
+                )
+            )
+            before = structured(
+                await client.call_tool("add_reminder", {"task_id": task["id"], "before": "PT30M"})
+            )
+            assert before["fire_at"] == (soon - timedelta(minutes=30)).isoformat().replace(
+                "+00:00", "Z"
+            )
+            listed = structured(await client.call_tool("list_reminders", {"task_id": task["id"]}))
+            assert [r["id"] for r in listed["reminders"]] == [at["id"], before["id"]]
+            upcoming = structured(await client.call_tool("upcoming_reminders", {}))
+            assert [r["id"] for r in upcoming["reminders"]] == [before["id"], at["id"]]
+            assert upcoming["reminders"][0]["task_title"] == "Call the bank"
+            bad = await client.call_tool("add_reminder", {"task_id": task["id"], "before": "soon"})
+            assert bad.is_error
+            assert bad.structured_content["status"] == 422
 
     run(main)
 

@@ -17,21 +17,29 @@ from sqlmodel import Session
 from app.core.callers import Caller
 from app.mcp import arguments as args
 from app.mcp.arguments import Arguments
+from app.mcp.list_tools import add_list, list_lists
+from app.mcp.reminder_tools import add_reminder, list_reminders, upcoming_reminders
 from app.mcp.scopes import LISTS_READ, LISTS_WRITE, TAGS_READ, TASKS_READ, TASKS_WRITE
 from app.schemas.mcp import (
     ListList,
     ListsArguments,
+    ReminderArguments,
+    ReminderList,
     TagList,
     TaskDeleted,
     TaskRef,
     TaskUpdateArguments,
+    UpcomingArguments,
+    UpcomingList,
+)
+from app.schemas.reminder import (
+    ReminderPublic,
 )
 from app.schemas.tag import TagPublic
 from app.schemas.task import TaskCreate, TaskPage, TaskPublic, TaskUpdate
 from app.schemas.task_list import ListCreate, ListPublic
 from app.schemas.task_query import TaskQuery, TaskStats
 from app.services import completions as completion_service
-from app.services import lists as list_service
 from app.services import tags as tag_service
 from app.services import task_stats as stats_service
 from app.services import tasks as task_service
@@ -149,19 +157,6 @@ def delete_task(session: Session, caller: Caller, arguments: Arguments) -> Docum
     # As DELETE /tasks/{id}: to the trash, restorable for TRASH_RETENTION_DAYS.
     trash_service.trash_task(session=session, user_id=caller.id, task_id=task_id)
     return TaskDeleted(id=task_id, deleted=True).model_dump(mode="json")
-
-
-def list_lists(session: Session, caller: Caller, arguments: Arguments) -> Document:
-    parsed = ListsArguments.model_validate(arguments)
-    lists = list_service.list_lists(session=session, user_id=caller.id, archived=parsed.archived)
-    found = [ListPublic(**task_list._asdict()) for task_list in lists]
-    return ListList(lists=found).model_dump(mode="json")
-
-
-def add_list(session: Session, caller: Caller, arguments: Arguments) -> Document:
-    list_in = ListCreate.model_validate(arguments)
-    task_list = list_service.create_list(session=session, user_id=caller.id, list_in=list_in)
-    return ListPublic(**task_list._asdict()).model_dump(mode="json")
 
 
 def list_tags(session: Session, caller: Caller, arguments: Arguments) -> Document:
@@ -319,6 +314,40 @@ TOOLS: dict[str, ToolSpec] = {
             annotations=ToolAnnotations(
                 read_only_hint=False, destructive_hint=False, open_world_hint=False
             ),
+        ),
+        ToolSpec(
+            name="add_reminder",
+            description="Add a reminder to a task: at a moment (at), or a duration before its "
+            "due (before, such as PT15M or P1D; time for all-day dues); at most 10 a task.",
+            scopes=(TASKS_WRITE,),
+            writes=True,
+            input_schema=args.input_schema(ReminderArguments),
+            output_schema=args.output_schema(ReminderPublic),
+            run=add_reminder,
+            annotations=ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, open_world_hint=False
+            ),
+        ),
+        ToolSpec(
+            name="list_reminders",
+            description="List a task's reminders with when each fires.",
+            scopes=(TASKS_READ,),
+            writes=False,
+            input_schema=_TASK_REF,
+            output_schema=args.output_schema(ReminderList),
+            run=list_reminders,
+            annotations=_READ,
+        ),
+        ToolSpec(
+            name="upcoming_reminders",
+            description="List the user's reminders that fire from now until a moment "
+            "(default 24 hours ahead), soonest first.",
+            scopes=(TASKS_READ,),
+            writes=False,
+            input_schema=args.input_schema(UpcomingArguments),
+            output_schema=args.output_schema(UpcomingList),
+            run=upcoming_reminders,
+            annotations=_READ,
         ),
     )
 }

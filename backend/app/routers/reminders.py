@@ -1,8 +1,8 @@
 """Reminders: per task under /api/v1/tasks/{id}/reminders, and the upcoming ones of all tasks."""
 
 import uuid
-from datetime import datetime, time, timedelta
-from typing import Annotated, Any, NamedTuple
+from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -19,11 +19,12 @@ from app.dependencies import (
 from app.models.base import utcnow
 from app.schemas.common import not_nullable, problem_responses
 from app.schemas.reminder import (
-    AbsoluteReminder,
     ReminderIn,
     ReminderPublic,
     UpcomingReminder,
     UpcomingReminders,
+    reminder_fields,
+    shown_reminder,
 )
 from app.schemas.values import Moment
 from app.services import reminders as reminder_service
@@ -44,28 +45,8 @@ def _reminder_id(reminder_id: str) -> uuid.UUID:
         raise ReminderNotFound from exc
 
 
-def _shown(row: ReminderRow) -> dict[str, Any]:
-    # A time of day without offset: `HH:MM:SS` (JSON Schema's `time` format needs an offset).
-    shown = row._asdict()
-    shown["time"] = row.time.strftime("%H:%M:%S") if row.time is not None else None
-    return shown
-
-
 def _public(row: ReminderRow) -> ReminderPublic:
-    return ReminderPublic(**_shown(row))
-
-
-class _Fields(NamedTuple):
-    at: datetime | None
-    before: str | None
-    at_time: time | None
-
-
-def _fields(reminder_in: ReminderIn) -> _Fields:
-    if isinstance(reminder_in, AbsoluteReminder):
-        return _Fields(reminder_in.at, None, None)
-    at_time = time.fromisoformat(reminder_in.time) if reminder_in.time is not None else None
-    return _Fields(None, reminder_in.before, at_time)
+    return ReminderPublic(**shown_reminder(row._asdict()))
 
 
 @router.get(
@@ -104,7 +85,7 @@ def create_reminder(
         user_id=current_user.id,
         task_id=task_uuid(task_id),
         zone=current_user.timezone,
-        **_fields(reminder_in)._asdict(),
+        **reminder_fields(reminder_in)._asdict(),
     )
     return _public(row)
 
@@ -151,7 +132,7 @@ def replace_reminder(
         task_id=task_uuid(task_id),
         reminder_id=_reminder_id(reminder_id),
         zone=current_user.timezone,
-        **_fields(reminder_in)._asdict(),
+        **reminder_fields(reminder_in)._asdict(),
     )
     return _public(row)
 
@@ -208,5 +189,8 @@ def list_upcoming_reminders(
     )
     end_transaction(session)
     return UpcomingReminders(
-        items=[UpcomingReminder(**_shown(row.reminder), task_title=row.task_title) for row in rows]
+        items=[
+            UpcomingReminder(**shown_reminder(row.reminder._asdict()), task_title=row.task_title)
+            for row in rows
+        ]
     )

@@ -10,9 +10,11 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.common import StrictInput
+from app.schemas.reminder import Before, ReminderPublic, TimeOfDay, UpcomingReminder
 from app.schemas.tag import TagPublic
 from app.schemas.task import TaskUpdate
 from app.schemas.task_list import ListPublic
+from app.schemas.values import Moment
 
 TASK_ID_HELP = "The task's `id`, as add_task or list_tasks return it."
 
@@ -46,6 +48,33 @@ class ListList(BaseModel):
 
 class ListsArguments(StrictInput):
     archived: bool = Field(default=False, description="true: include archived lists.")
+
+
+class ReminderArguments(StrictInput):
+    """add_reminder: the task, and either `at` or `before` (with `time` for all-day dues)."""
+
+    task_id: str = Field(min_length=1, max_length=100, description=TASK_ID_HELP)
+    at: Moment | None = Field(default=None, description="When to remind, with a UTC offset.")
+    before: Before | None = Field(
+        default=None, description="An ISO 8601 duration before the due: PT15M, P1D, P1DT12H."
+    )
+    time: TimeOfDay | None = Field(
+        default=None, description="For an all-day due: the time of day it counts back from."
+    )
+
+
+class ReminderList(BaseModel):
+    reminders: list[ReminderPublic] = Field(description="The task's reminders, oldest first.")
+
+
+class UpcomingArguments(StrictInput):
+    until: Moment | None = Field(
+        default=None, description="Up to this moment, with a UTC offset (default: 24 h ahead)."
+    )
+
+
+class UpcomingList(BaseModel):
+    reminders: list[UpcomingReminder] = Field(description="Soonest first.")
 
 
 class TagList(BaseModel):

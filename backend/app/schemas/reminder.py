@@ -1,8 +1,8 @@
 """Reminder bodies: absolute (`at`) or relative to the task's due (`before`)."""
 
 import uuid
-from datetime import datetime
-from typing import Annotated
+from datetime import datetime, time
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -63,6 +63,28 @@ class RelativeReminder(StrictInput):
 
 
 ReminderIn = AbsoluteReminder | RelativeReminder
+
+
+class ReminderFields(NamedTuple):
+    """A reminder's request as the service takes it."""
+
+    at: datetime | None
+    before: str | None
+    at_time: time | None
+
+
+def reminder_fields(reminder_in: ReminderIn) -> ReminderFields:
+    if isinstance(reminder_in, AbsoluteReminder):
+        return ReminderFields(reminder_in.at, None, None)
+    at_time = time.fromisoformat(reminder_in.time) if reminder_in.time is not None else None
+    return ReminderFields(None, reminder_in.before, at_time)
+
+
+def shown_reminder(values: dict[str, Any]) -> dict[str, Any]:
+    """A reminder row's values as the API shows them: the time of day as `HH:MM:SS`, without
+    offset (JSON Schema's `time` format needs one)."""
+    at_time = values.get("time")
+    return {**values, "time": at_time.strftime("%H:%M:%S") if at_time is not None else None}
 
 
 class ReminderPublic(BaseModel):
