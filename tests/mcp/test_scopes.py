@@ -47,7 +47,15 @@ def test_every_tool_and_resource_declares_supported_scopes() -> None:
 def test_a_read_only_token_may_read_and_not_write() -> None:
     reader = caller(scopes=frozenset({TASKS_READ, TAGS_READ}))
     allowed = {name for name, spec in TOOLS.items() if _allows(reader, spec.scopes)}
-    assert allowed == {"list_tasks", "search_tasks", "get_task", "list_tags", "task_stats"}
+    assert allowed == {
+        "list_tasks",
+        "search_tasks",
+        "get_task",
+        "list_tags",
+        "task_stats",
+        "list_reminders",
+        "upcoming_reminders",
+    }
     lists_reader = caller(scopes=frozenset({"lists:read"}))
     assert {name for name, spec in TOOLS.items() if _allows(lists_reader, spec.scopes)} == {
         "list_lists"
