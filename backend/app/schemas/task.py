@@ -231,24 +231,24 @@ class TaskFields(Protocol):
     def open_subtask_count(self) -> int: ...
 
 
+# A task as both surfaces show it; TaskPublic adds the fields of lists and subtasks.
+_SHOWN_TASK_EXAMPLE: dict[str, Any] = {
+    "id": "7d0c6f0e-8f1e-4a57-9a55-1f5b2f4d8c11",
+    **_TASK_EXAMPLE,
+    "completed_at": None,
+    "created_at": "2026-11-24T09:30:00Z",
+    "updated_at": "2026-11-24T09:30:00Z",
+    "version": 1,
+    "recurrence": None,
+    "recurrence_basis": "due",
+}
+
+
 class CompatTask(BaseModel):
     """A task as the Hackathon II routes show it."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "7d0c6f0e-8f1e-4a57-9a55-1f5b2f4d8c11",
-                    **_TASK_EXAMPLE,
-                    "completed_at": None,
-                    "created_at": "2026-11-24T09:30:00Z",
-                    "updated_at": "2026-11-24T09:30:00Z",
-                    "version": 1,
-                    "recurrence": None,
-                    "recurrence_basis": "due",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [_SHOWN_TASK_EXAMPLE]},
     )
 
     id: uuid.UUID
@@ -299,14 +299,7 @@ class TaskPublic(CompatTask):
         json_schema_extra={
             "examples": [
                 {
-                    "id": "7d0c6f0e-8f1e-4a57-9a55-1f5b2f4d8c11",
-                    **_TASK_EXAMPLE,
-                    "completed_at": None,
-                    "created_at": "2026-11-24T09:30:00Z",
-                    "updated_at": "2026-11-24T09:30:00Z",
-                    "version": 1,
-                    "recurrence": None,
-                    "recurrence_basis": "due",
+                    **_SHOWN_TASK_EXAMPLE,
                     "list_id": "3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10",
                     "parent_id": None,
                     "subtask_count": 0,
