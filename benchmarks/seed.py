@@ -111,6 +111,9 @@ def _pg_task_sql(columns: set[str]) -> str:
             ", (SELECT l.id FROM lists AS l"
             " WHERE l.user_id = md5('bench-user-' || u)::uuid AND l.inbox)"
         )
+    if "position" in columns:  # the manual order: the n-th task n-th (a valid key, "f" + 6 digits)
+        extra_cols += ", position"
+        extra_vals += ", 'f' || lpad(n::text, 6, '0')"
     # Only fixed column names are spliced in; every value is a bind parameter.
     return f"""
         INSERT INTO tasks (id, user_id, title, description, completed, completed_at,
@@ -157,6 +160,9 @@ def _sqlite_task_sql(columns: set[str]) -> str:
     if "list_id" in columns:  # every task in its owner's Inbox
         priority_col += ", list_id"
         priority_val += ", (SELECT l.id FROM lists AS l WHERE l.user_id = bu.id AND l.inbox)"
+    if "position" in columns:  # the manual order: the n-th task n-th (a valid key)
+        priority_col += ", position"
+        priority_val += ", 'f' || substr('000000' || n, -6, 6)"
     return f"""
         WITH RECURSIVE us(u) AS (SELECT :first UNION ALL SELECT u + 1 FROM us WHERE u + 1 < :last),
         ns(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM ns WHERE n < :count)

@@ -1,7 +1,7 @@
 """Alembic revisions and the models agree, and every revision downgrades, on both databases."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +13,9 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401 - registers the tables
 from app import migrate
 from app.core.config import Settings
+from app.core.ordering import creation_key
 from app.database import create_db_engine, normalize_database_url
+from app.models.task import TASKS as TASK_MODEL
 from tests.conftest import ThrowawayPostgres, fresh_database_url
 
 
@@ -108,7 +110,8 @@ def _insert(url: str, table: sa.TableClause, **values: object) -> None:
     engine = create_db_engine(Settings(database_url=normalize_database_url(url)))
     try:
         with engine.begin() as connection:
-            connection.execute(sa.insert(table).values(created_at=NOW, updated_at=NOW, **values))
+            row = {"created_at": NOW, "updated_at": NOW, **values}
+            connection.execute(sa.insert(table).values(**row))
     finally:
         engine.dispose()
 
@@ -191,4 +194,44 @@ def test_lists_revision_puts_every_task_in_its_owners_inbox(empty_database_url: 
     assert _count(url, "SELECT count(*) FROM tasks") == 6
     migrate.upgrade(url)
     assert _count(url, "SELECT count(*) FROM lists WHERE inbox") == 3
+    assert _diff(url) == []
+
+
+def test_manual_order_revision_orders_existing_tasks_by_creation(empty_database_url: str) -> None:
+    url = empty_database_url
+    migrate.upgrade(url, "0009")
+    owner = uuid.uuid4()
+    _insert(url, USERS, id=owner, email="order@example.com", hashed_password="h", token_version=0)
+    created = [NOW - timedelta(minutes=minutes) for minutes in (5, 30, 1, 12)]
+    ids = [uuid.uuid4() for _ in created]
+    for task_id, moment in zip(ids, created, strict=True):
+        _insert(
+            url,
+            TASKS_0009,
+            id=task_id,
+            user_id=owner,
+            title="kept",
+            completed=False,
+            priority=0,
+            created_at=moment,
+        )
+    migrate.upgrade(url)
+
+    engine = create_engine(normalize_database_url(url))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(TASK_MODEL.c.id, TASK_MODEL.c.position).order_by(TASK_MODEL.c.position)
+            ).all()
+    finally:
+        engine.dispose()
+    by_creation = [task_id for _, task_id in sorted(zip(created, ids, strict=True))]
+    assert [row.id for row in rows] == by_creation
+    assert all(
+        row.position == creation_key(row.id, moment)
+        for row, moment in zip(rows, sorted(created), strict=True)
+    )
+    migrate.downgrade(url, "0011")
+    assert _count(url, "SELECT count(*) FROM tasks") == 4
+    migrate.upgrade(url)
     assert _diff(url) == []

@@ -61,7 +61,7 @@ SEED = [
     """
     INSERT INTO tasks (id, user_id, title, description, completed, completed_at, priority,
                        due_date, due_at, due_sort, created_at, updated_at, list_id,
-                       deleted_at, parent_id)
+                       deleted_at, parent_id, position)
     SELECT md5('task' || g)::uuid,
            (OWNER)::uuid,
            'Task ' || g || ' ' || (ARRAY['groceries', 'report', 'call', 'plan'])[1 + g % 4],
@@ -78,7 +78,9 @@ SEED = [
            (LIST)::uuid,
            CASE WHEN g % 1000 = 12 THEN now() - g * interval '1 second' END,
            -- Every 24th task from the 36th (the heavy user's, in "Work") is a subtask.
-           CASE WHEN g % 24 = 12 AND g > 12 THEN md5('task' || (g - 12))::uuid END
+           CASE WHEN g % 24 = 12 AND g > 12 THEN md5('task' || (g - 12))::uuid END,
+           -- A valid fractional-index key ("f" and six digits), in the order of g.
+           'f' || lpad(g::text, 6, '0')
     FROM generate_series(1, :tasks) AS g
     """,
     """
@@ -191,8 +193,35 @@ def _scans(nodes: list[dict[str, Any]]) -> list[tuple[str, str | None, str | Non
             TaskQuery(parent="174645e9-4b2d-5cd8-5ff4-f9462b78f8b6"),
             "ix_tasks_user_id_parent_id_created_at_id",
         ),
+        # The manual order of a list's top level, and of one task's subtasks.
+        (
+            TaskQuery.model_validate(
+                {
+                    "list": ["67e92c87-65a9-bc7f-b2d3-35c459de9eb5"],
+                    "parent": "none",
+                    "sort": "position",
+                }
+            ),
+            "ix_tasks_user_id_list_id_parent_id_position_id",
+        ),
+        (
+            TaskQuery(parent="174645e9-4b2d-5cd8-5ff4-f9462b78f8b6", sort="position"),
+            "ix_tasks_user_id_parent_id_created_at_id",
+        ),
     ],
-    ids=["default", "open", "due", "common-tag", "rare-tag", "search", "list", "top", "children"],
+    ids=[
+        "default",
+        "open",
+        "due",
+        "common-tag",
+        "rare-tag",
+        "search",
+        "list",
+        "top",
+        "children",
+        "list-order",
+        "children-order",
+    ],
 )
 def test_heavy_user_listings_use_their_indexes(
     seeded_engine: Engine, query: TaskQuery, index: str

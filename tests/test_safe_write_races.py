@@ -4,6 +4,7 @@ PostgreSQL, many threads released at once (issue 17).
 - 50 PATCHes carrying the same If-Match: exactly one is applied, every other one is a 412.
 - 20 creates carrying the same Idempotency-Key: exactly one task; the others are 409 (the
   first still running) or the stored 201 replayed.
+- 20 moves in one list at once: the manual order stays strict, every key distinct (issue 16).
 """
 
 import threading
@@ -21,6 +22,7 @@ from tests.live import LiveServer, start_server
 
 PATCHES = 50
 CREATES = 20
+MOVES = 20
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -107,3 +109,37 @@ def test_concurrent_creates_with_one_key_create_one_task(server: LiveServer) -> 
         retry = client.post("/api/v1/tasks", json=body, headers=keyed)
         assert retry.status_code == 201
         assert retry.headers["idempotent-replayed"] == "true"
+
+
+def test_concurrent_moves_in_one_list_keep_a_strict_order(server: LiveServer) -> None:
+    """20 moves at once into the same gap (right after the first task) and around it: each
+    computes its key from neighbours another move may be changing. The final order is a
+    strict total order (no two positions equal) holding every task once (issue 16)."""
+    with _client(server) as client:
+        headers = _sign_up(client, f"races-move-{server.port}@example.com")
+        tasks = [
+            client.post("/api/v1/tasks", json={"title": f"t{i}"}, headers=headers).json()
+            for i in range(MOVES + 1)
+        ]
+        anchor = tasks[0]["id"]
+
+        def move(index: int) -> httpx2.Response:
+            task = tasks[index + 1]
+            body = {"after": anchor} if index % 2 else {"before": anchor}
+            return client.post(f"/api/v1/tasks/{task['id']}/move", json=body, headers=headers)
+
+        responses = _all_at_once(MOVES, move)
+
+        assert [r.status_code for r in responses] == [200] * MOVES, [r.text for r in responses]
+        page = client.get(
+            "/api/v1/tasks", params={"sort": "position", "limit": 100}, headers=headers
+        ).json()["items"]
+        positions = [task["position"] for task in page]
+        assert len(page) == MOVES + 1
+        assert positions == sorted(positions)
+        assert len(set(positions)) == len(positions), positions
+        # The moves before the anchor all landed before it, the others after it.
+        titles = [task["title"] for task in page]
+        before = {f"t{i + 1}" for i in range(MOVES) if i % 2 == 0}
+        assert set(titles[: len(before)]) == before
+        assert titles[len(before)] == "t0"

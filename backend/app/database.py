@@ -189,6 +189,7 @@ class _Compiled(NamedTuple):
 
 
 _PYFORMAT = re.compile(r"%\(([^)]+)\)s")
+_COLLATION = re.compile(r' COLLATE "[^"]*"')
 
 
 @lru_cache(maxsize=256)
@@ -212,7 +213,11 @@ def _postgres_sql(statement: Executable, dialect: Dialect) -> _Compiled:
     for parameter in names:
         bind_type = compiled.binds[parameter].type
         untyped = isinstance(bind_type, NullType)
-        types.append("unknown" if untyped else bind_type.compile(dialect=dialect))
+        if untyped:
+            types.append("unknown")
+            continue
+        # A parameter has a type but no collation (a column's, like tasks.position's "C").
+        types.append(_COLLATION.sub("", bind_type.compile(dialect=dialect)))
     name = "tasks_api_" + hashlib.sha256(sql.encode()).hexdigest()[:16]
     declared = f"({', '.join(types)})" if types else ""
     arguments = f"({', '.join(f'%({parameter})s' for parameter in names)})" if names else ""

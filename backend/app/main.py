@@ -48,6 +48,7 @@ from app.routers import (
     recurrence,
     reminders,
     tags,
+    task_order,
     tasks,
     tokens,
     trash,
@@ -232,6 +233,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in (
         users,
         tasks,
+        task_order,
         batch,
         recurrence,
         reminders,

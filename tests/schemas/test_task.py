@@ -30,6 +30,7 @@ class Row(NamedTuple):
     parent_id: uuid.UUID | None
     subtask_count: int
     open_subtask_count: int
+    position: str
 
 
 # UTC as the drivers hand it back: psycopg2's fixed offset zero, or datetime.UTC.
@@ -60,6 +61,7 @@ def rows(draw: st.DrawFn) -> Row:
         parent_id=draw(st.none() | st.uuids()),
         subtask_count=draw(st.integers(0, 1000)),
         open_subtask_count=draw(st.integers(0, 1000)),
+        position=draw(st.text(st.sampled_from("0123456789ABCXYZabcxyz"), min_size=2, max_size=20)),
     )
 
 

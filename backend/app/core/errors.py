@@ -76,7 +76,8 @@ class InvalidField(DomainError):
 
     def extra(self) -> dict[str, Any]:
         return {
-            "errors": [{"loc": ["body", self.field], "msg": self.message, "type": "value_error"}]
+            **self.members,  # a batch's `index`
+            "errors": [{"loc": ["body", self.field], "msg": self.message, "type": "value_error"}],
         }
 
 

@@ -18,7 +18,10 @@ from sqlalchemy import (
 )
 from sqlmodel import Column, Field, ForeignKey, SQLModel, Uuid
 
+from app.core.ordering import creation_key
 from app.models.base import UTCDateTime, utcnow
+
+POSITION_TYPE = Text().with_variant(Text(collation="C"), "postgresql")
 
 
 class Task(SQLModel, table=True):
@@ -47,6 +50,16 @@ class Task(SQLModel, table=True):
         # Serves `?parent=`, the subtask counts and walking a task's subtree.
         Index(
             "ix_tasks_user_id_parent_id_created_at_id", "user_id", "parent_id", "created_at", "id"
+        ),
+        # Serves `sort=position` within a list's top level (`?list=&parent=none`) and the
+        # neighbours a move reads.
+        Index(
+            "ix_tasks_user_id_list_id_parent_id_position_id",
+            "user_id",
+            "list_id",
+            "parent_id",
+            "position",
+            "id",
         ),
     )
 
@@ -103,6 +116,14 @@ class Task(SQLModel, table=True):
     # (A server default too: rows written by plain SQL, like bulk seeds, start with none.)
     subtask_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     open_subtask_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The manual order among its siblings (same list, same parent): a fractional-index key
+    # (app.core.ordering), compared byte by byte ("C" collation on PostgreSQL, SQLite's
+    # default BINARY), ties broken by id.
+    # (The services write it; the default is for a Task made through the ORM: the end.)
+    position: str = Field(
+        default_factory=lambda: creation_key(uuid.uuid4(), utcnow()),
+        sa_column=Column(POSITION_TYPE, nullable=False),
+    )
 
 
 # The table behind Task, for SQLAlchemy Core statements on the hot paths.

@@ -61,8 +61,29 @@ class DeleteOperation(StrictInput):
     if_match: IfMatch | None = None
 
 
+class MoveOperation(StrictInput):
+    op: Literal["move"]
+    id: TaskRef
+    if_match: IfMatch | None = None
+    list_id: uuid.UUID | None = Field(default=None, description="As in the move's body.")
+    parent_id: TaskRef | None = Field(
+        default=None, description="As in the move's body; may be a `temp_id`."
+    )
+    before: TaskRef | None = Field(
+        default=None, description="As in the move's body; may be a `temp_id`."
+    )
+    after: TaskRef | None = Field(
+        default=None, description="As in the move's body; may be a `temp_id`."
+    )
+
+
 BatchOperation = Annotated[
-    CreateOperation | UpdateOperation | CompleteOperation | ReopenOperation | DeleteOperation,
+    CreateOperation
+    | UpdateOperation
+    | CompleteOperation
+    | ReopenOperation
+    | DeleteOperation
+    | MoveOperation,
     Field(discriminator="op"),
 ]
 
@@ -95,7 +116,7 @@ class BatchRequest(StrictInput):
 
 class OperationResult(BaseModel):
     index: int = Field(description="The operation's position in the request, from 0.")
-    op: Literal["create", "update", "complete", "reopen", "delete"]
+    op: Literal["create", "update", "complete", "reopen", "delete", "move"]
     id: uuid.UUID
     status: int = Field(description="What the single request would have answered: 200, 201, 204.")
     task: TaskPublic | None = Field(description="The task after the operation; null if deleted.")

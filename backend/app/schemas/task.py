@@ -28,6 +28,7 @@ READ_ONLY_FIELDS = frozenset(
         "version",
         "subtask_count",
         "open_subtask_count",
+        "position",
     }
 )
 
@@ -229,6 +230,8 @@ class TaskFields(Protocol):
     def subtask_count(self) -> int: ...
     @property
     def open_subtask_count(self) -> int: ...
+    @property
+    def position(self) -> str: ...
 
 
 # A task as both surfaces show it; TaskPublic adds the fields of lists and subtasks.
@@ -304,6 +307,7 @@ class TaskPublic(CompatTask):
                     "parent_id": None,
                     "subtask_count": 0,
                     "open_subtask_count": 0,
+                    "position": "i8DyssLodr7JN",
                 }
             ]
         },
@@ -313,6 +317,11 @@ class TaskPublic(CompatTask):
     parent_id: uuid.UUID | None = Field(description="The task this is a subtask of, or null.")
     subtask_count: int = Field(description="Its subtasks (one level down, not in the trash).")
     open_subtask_count: int = Field(description="Those of its subtasks not completed.")
+    position: str = Field(
+        description="Its place among its siblings (same list, same parent): `sort=position` "
+        "orders by it (byte order, ties by id). An opaque key; change it with "
+        "`POST /api/v1/tasks/{id}/move`. New tasks go last."
+    )
 
     @classmethod
     def from_task(cls, task: "TaskFields", tags: list[str]) -> "TaskPublic":
@@ -322,6 +331,7 @@ class TaskPublic(CompatTask):
             parent_id=task.parent_id,
             subtask_count=task.subtask_count,
             open_subtask_count=task.open_subtask_count,
+            position=task.position,
         )
 
 
@@ -350,6 +360,7 @@ def task_document(task: "TaskFields", tags: list[str]) -> dict[str, Any]:
         "parent_id": task.parent_id,
         "subtask_count": task.subtask_count,
         "open_subtask_count": task.open_subtask_count,
+        "position": task.position,
     }
 
 
@@ -359,6 +370,39 @@ class TaskPage(BaseModel):
     items: list[TaskPublic]
     next_cursor: Cursor | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class TaskMove(StrictInput):
+    """Body of `POST /api/v1/tasks/{id}/move`: where the task goes. Every field is optional;
+    an empty body moves it to the end of its siblings."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"after": "0b6f3c1e-2f4a-4e8b-9d7c-5a1e2b3c4d5e"},
+                {"list_id": "3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10", "parent_id": None},
+            ]
+        }
+    )
+
+    list_id: ListId | None = Field(
+        default=None, description="Move it (and its subtasks) to this list. " + _LIST_HELP
+    )
+    parent_id: ListId | None = Field(
+        default=None,
+        description="Make it a subtask of this task (`null`: a top-level task). Not sent: it "
+        "keeps its parent, unless it changes list (then it becomes top-level).",
+    )
+    before: ListId | None = Field(
+        default=None,
+        description="Place it right before this sibling (a task with the same list and parent "
+        "it ends up with); any other id is a 422 naming `before`.",
+    )
+    after: ListId | None = Field(
+        default=None,
+        description="Place it right after this sibling; with `before` too, somewhere between "
+        "the two (`after` must come first). Neither: at the end.",
     )
 
 

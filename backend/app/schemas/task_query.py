@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from app.schemas.common import opaque
 from app.schemas.values import DUE_EXAMPLES, Due, Moment, Priority, TagName, tag_key
 
-SortField = Literal["created_at", "updated_at", "due", "priority", "title", "relevance"]
+SortField = Literal["created_at", "updated_at", "due", "priority", "title", "relevance", "position"]
 SORT_FIELDS: tuple[SortField, ...] = (
     "created_at",
     "updated_at",
@@ -18,6 +18,7 @@ SORT_FIELDS: tuple[SortField, ...] = (
     "priority",
     "title",
     "relevance",
+    "position",
 )
 DEFAULT_SORT = "-created_at"
 PARENT_PATTERN = (
@@ -147,7 +148,9 @@ class TaskQuery(BaseModel):
         max_length=200,
         description=(
             "Comma-separated keys from `created_at`, `updated_at`, `due`, `priority`, `title`, "
-            "`relevance`; prefix `-` for descending. Ties are broken by id. Tasks "
+            "`relevance`, `position`; prefix `-` for descending. Ties are broken by id. "
+            "`position` is the manual order among siblings (use it with `list` and `parent`, "
+            "e.g. `?list=<id>&parent=none&sort=position`). Tasks "
             "without a due date come last in both directions of `due`; all-day tasks sort at "
             "00:00 UTC of their day. `priority` ascends none < low < medium < high. "
             "`relevance` ranks by the search `q` and has no effect without it (with no other "

@@ -16,9 +16,11 @@ from app.schemas.batch import (
     CompleteOperation,
     CreateOperation,
     DeleteOperation,
+    MoveOperation,
     ReopenOperation,
     UpdateOperation,
 )
+from app.schemas.task import TaskMove
 from app.services import tasks as task_service
 from app.services.tasks import TaskView
 
@@ -117,4 +119,25 @@ def _apply(
             session=session, user_id=user_id, task_id=task_id, expected=expected
         )
         return OperationOutcome(index, operation.op, task_id, 204, None)
+    if isinstance(operation, MoveOperation):
+        view = task_service.move_task(
+            session=session,
+            user_id=user_id,
+            task_id=task_id,
+            move=_move(operation, temp_ids, index),
+            expected=expected,
+        )
+        return OperationOutcome(index, operation.op, task_id, 200, view)
     raise AssertionError(f"unknown operation {operation!r}")  # pragma: no cover
+
+
+def _move(operation: MoveOperation, temp_ids: dict[str, uuid.UUID], index: int) -> TaskMove:
+    """The move's body, with temp_ids resolved; `parent_id` stays unset unless it was sent."""
+    fields: dict[str, object] = {"list_id": operation.list_id}
+    for name in ("parent_id", "before", "after"):
+        reference = getattr(operation, name)
+        if reference is not None:
+            fields[name] = _task_id(reference, temp_ids, index)
+        elif name in operation.model_fields_set:
+            fields[name] = None
+    return TaskMove.model_validate(fields)

@@ -190,6 +190,9 @@ def sort_columns(
             columns.append(SortColumn(TASKS.c.due_sort, key.descending, True, "datetime"))
         elif key.field == "priority":
             columns.append(SortColumn(TASKS.c.priority, key.descending, False, "int"))
+        elif key.field == "position":
+            # Byte order on both databases (the column's collation is "C" on PostgreSQL).
+            columns.append(SortColumn(TASKS.c.position, key.descending, False, "str"))
         elif key.field == "title":
             # Byte order of the lower-cased title: the same on both databases, whatever the
             # PostgreSQL server's collation.
@@ -229,6 +232,7 @@ _CURSOR_KINDS = {
     "priority": ("int", False),
     "title": ("str", False),
     "relevance": ("float", False),
+    "position": ("str", False),
 }
 
 

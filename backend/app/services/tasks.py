@@ -26,14 +26,21 @@ from sqlmodel import Session, col
 from app import database
 from app.core.errors import InvalidField, PreconditionFailed, TaskNotFound
 from app.core.etags import Expected, version_matches
+from app.core.ordering import creation_key
 from app.models import Tag, Task, TaskList, TaskTag
 from app.models.base import utcnow
 from app.models.task import TASKS
-from app.schemas.task import CompatTaskCreate, CompatTaskUpdate, TaskFields, TaskReplace
+from app.schemas.task import (
+    CompatTaskCreate,
+    CompatTaskUpdate,
+    TaskFields,
+    TaskMove,
+    TaskReplace,
+)
 from app.schemas.task_query import TaskQuery
 from app.schemas.values import Priority
 from app.services import lists as list_service
-from app.services import outbox, task_recurrence, task_tree
+from app.services import outbox, task_order, task_recurrence, task_tree
 from app.services import reminders as reminder_service
 from app.services import tags as tag_service
 from app.services.cursors import encode_cursor, query_fingerprint
@@ -98,6 +105,7 @@ class ShownTask(NamedTuple):
     parent_id: uuid.UUID | None
     subtask_count: int
     open_subtask_count: int
+    position: str
 
 
 assert list(ShownTask._fields) == [column.name for column in _SHOWN]  # noqa: S101
@@ -220,6 +228,7 @@ class TaskRecord(NamedTuple):
     parent_id: uuid.UUID | None
     subtask_count: int
     open_subtask_count: int
+    position: str
     version: int = 1
 
 
@@ -331,8 +340,9 @@ def _create_task(
     commit: bool = True,
 ) -> TaskView:
     now = utcnow()
+    task_id = uuid.uuid4()
     fields: dict[str, Any] = {
-        "id": uuid.uuid4(),
+        "id": task_id,
         "user_id": user_id,
         "title": task_in.title,
         "description": task_in.description,
@@ -346,6 +356,8 @@ def _create_task(
         "parent_id": parent_id,
         "subtask_count": 0,
         "open_subtask_count": 0,
+        # The end of its group, without reading the group (app.core.ordering).
+        "position": creation_key(task_id, now),
         **_due_values(task_in.due),
         **task_recurrence.new_values(task_in),
     }
@@ -559,11 +571,13 @@ def _update_tree(
     parent: uuid.UUID | _Keep | None,
     expected: Expected = None,
     zone: str = "UTC",
+    place: task_order.Placement | None = None,
 ) -> TaskView:
     """The update, and what it means for the task's tree, in one transaction: completing
     completes the open subtasks, an open task reopens its completed ancestors, a move to
     another list takes the subtasks along (and leaves the parent behind), and the subtask
-    counts of every task concerned are set again. If-Match is checked in the task's UPDATE;
+    counts of every task concerned are set again. A task that lands among other siblings goes
+    to their end, or where `place` puts it. If-Match is checked in the task's UPDATE;
     relative reminders follow a new due; webhooks hear of it in the same transaction."""
     events = outbox.watch(
         session=session, user_id=user_id, task_id=task_id, before=_loader(session, user_id, task_id)
@@ -588,6 +602,11 @@ def _update_tree(
             values["parent_id"] = None
         elif new_list != node.list_id and node.parent_id is not None:
             values["parent_id"] = None  # its parent stays in the old list
+        new_parent = values.get("parent_id", node.parent_id)
+        if place is not None:
+            values["position"] = place(session, new_list, new_parent)
+        elif (new_list, new_parent) != (node.list_id, node.parent_id):
+            values["position"] = creation_key(task_id, values["updated_at"])
         try:
             row = _run_update(
                 session, user_id=user_id, task_id=task_id, values=values, expected=expected
@@ -667,6 +686,38 @@ def update_task(
         expected=expected,
         zone=zone,
         parent=parent,
+    )
+
+
+def move_task(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    move: TaskMove,
+    expected: Expected = None,
+) -> TaskView:
+    """Into another list or under another parent (each optional, as with PATCH), placed right
+    before `move.before`, right after `move.after`, or at the end of its siblings; one row
+    written for the order, whatever the number of siblings."""
+    database.begin(session)
+    task_order.lock_order(session, user_id=user_id)
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    fields = move.model_fields_set
+    if move.list_id is not None:
+        task_order.check_list(session, user_id=user_id, list_id=move.list_id)
+        values["list_id"] = move.list_id
+    return _update_tree(
+        session,
+        user_id=user_id,
+        task_id=task_id,
+        values=values,
+        tags=None,
+        parent=move.parent_id if "parent_id" in fields else KEEP,
+        expected=expected,
+        place=task_order.placement(
+            user_id=user_id, task_id=task_id, before=move.before, after=move.after
+        ),
     )
 
 

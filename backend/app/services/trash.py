@@ -18,7 +18,7 @@ from app.core.errors import InvalidCursor, PreconditionFailed, TaskNotFound
 from app.core.etags import Expected, version_matches
 from app.models.base import utcnow
 from app.models.task import TASKS
-from app.services import outbox, task_tree
+from app.services import outbox, task_order, task_tree
 from app.services.cursors import decode_cursor, encode_cursor, query_fingerprint
 from app.services.task_versions import (
     current_version,
@@ -194,6 +194,7 @@ def restore_task(*, session: Session, user_id: uuid.UUID, task_id: uuid.UUID) ->
                     .where(TASKS.c.user_id == user_id, TASKS.c.id == task_id)
                     .values(parent_id=None)
                 )
+        task_order.keep_place(session, user_id=user_id, task_id=task_id, now=now)
         concerned: list[uuid.UUID | None] = [*ids, node.parent_id]
         if parent_id is not None and not node.completed:
             restored = task_tree.Node(task_id, parent_id, node.list_id, node.completed, None)
