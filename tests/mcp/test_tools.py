@@ -27,6 +27,7 @@ TOOLS = {
     "task_stats",
     "list_lists",
     "add_list",
+    "move_task",
     "add_reminder",
     "list_reminders",
     "upcoming_reminders",
@@ -209,6 +210,25 @@ def test_lists_subtasks_recurrence_and_the_trash_through_the_tools(
                 assert gone.structured_content["status"] == 404
             counts = structured(await client.call_tool("list_lists", {}))
             assert [x["total_tasks"] for x in counts["lists"]] == [1, 0]
+            # The manual order: first, second, then the second moved before the first.
+            first = structured(await client.call_tool("add_task", {"title": "First"}))
+            second = structured(await client.call_tool("add_task", {"title": "Second"}))
+            moved = structured(
+                await client.call_tool(
+                    "move_task", {"task_id": second["id"], "before": first["id"]}
+                )
+            )
+            assert moved["position"] < first["position"]
+            ordered = structured(
+                await client.call_tool("list_tasks", {"sort": "position", "parent": "none"})
+            )
+            # (Rent, made earlier, stays first.)
+            assert [t["title"] for t in ordered["items"]] == ["Rent", "Second", "First"]
+            astray = await client.call_tool(
+                "move_task", {"task_id": second["id"], "after": str(uuid.uuid4())}
+            )
+            assert astray.is_error
+            assert astray.structured_content["status"] == 422
 
     run(main)
 

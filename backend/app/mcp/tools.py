@@ -17,12 +17,13 @@ from sqlmodel import Session
 from app.core.callers import Caller
 from app.mcp import arguments as args
 from app.mcp.arguments import Arguments
-from app.mcp.list_tools import add_list, list_lists
+from app.mcp.list_tools import add_list, list_lists, move_task
 from app.mcp.reminder_tools import add_reminder, list_reminders, upcoming_reminders
 from app.mcp.scopes import LISTS_READ, LISTS_WRITE, TAGS_READ, TASKS_READ, TASKS_WRITE
 from app.schemas.mcp import (
     ListList,
     ListsArguments,
+    MoveArguments,
     ReminderArguments,
     ReminderList,
     TagList,
@@ -290,6 +291,19 @@ TOOLS: dict[str, ToolSpec] = {
             output_schema=args.output_schema(TaskStats),
             run=task_stats,
             annotations=_READ,
+        ),
+        ToolSpec(
+            name="move_task",
+            description="Put a task right before or after one of its siblings, or last; "
+            "optionally into another list or under another parent first.",
+            scopes=(TASKS_WRITE,),
+            writes=True,
+            input_schema=args.input_schema(MoveArguments),
+            output_schema=args.output_schema(TaskPublic),
+            run=move_task,
+            annotations=ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, open_world_hint=False
+            ),
         ),
         ToolSpec(
             name="list_lists",

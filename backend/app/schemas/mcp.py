@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.schemas.common import StrictInput
 from app.schemas.reminder import Before, ReminderPublic, TimeOfDay, UpcomingReminder
 from app.schemas.tag import TagPublic
-from app.schemas.task import TaskUpdate
+from app.schemas.task import TaskMove, TaskUpdate
 from app.schemas.task_list import ListPublic
 from app.schemas.values import Moment
 
@@ -32,6 +32,23 @@ class TaskUpdateArguments(TaskUpdate):
                 {
                     "task_id": "7d0c6f0e-8f1e-4a57-9a55-1f5b2f4d8c11",
                     "title": "Send the final invoice",
+                }
+            ]
+        }
+    )
+
+    task_id: str = Field(min_length=1, max_length=100, description=TASK_ID_HELP)
+
+
+class MoveArguments(TaskMove):
+    """move_task: the task's id and where it goes (the move body's rules)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "7d0c6f0e-8f1e-4a57-9a55-1f5b2f4d8c11",
+                    "before": "0b6f3c1e-2f4a-4e8b-9d7c-5a1e2b3c4d5e",
                 }
             ]
         }
