@@ -62,11 +62,33 @@ _INBOX_ID = select(col(TaskList.id)).where(
 )
 
 
+# An account's Inbox is never deleted, archived or replaced, so its id, once read, stays
+# right for the life of the account: each process remembers the ids it has read, and a write
+# that must name its list up front (a create by a user with webhooks) needs no read of its
+# own. Nothing to invalidate but deleted accounts (`forget_inbox`); bounded by starting over.
+_INBOXES: dict[uuid.UUID, uuid.UUID] = {}
+MAX_REMEMBERED_INBOXES = 100_000
+
+
 def inbox_id(*, session: Session, user_id: uuid.UUID) -> uuid.UUID | None:
-    """The id of the user's Inbox (None for an account made outside registration), in one
-    round trip of its own: read before a write that must name the list up front."""
+    """The id of the user's Inbox (None for an account made outside registration, until it
+    gets one): from memory, or one round trip of its own."""
+    known = _INBOXES.get(user_id)
+    if known is not None:
+        return known
     rows = database.run(session, _INBOX_ID, {"user_id": user_id}, prepare=True)
-    return rows[0][0] if rows else None
+    if not rows:
+        return None
+    if len(_INBOXES) >= MAX_REMEMBERED_INBOXES:
+        _INBOXES.clear()
+    found: uuid.UUID = rows[0][0]
+    _INBOXES[user_id] = found
+    return found
+
+
+def forget_inbox(user_id: uuid.UUID) -> None:
+    """The account is gone: so is its Inbox."""
+    _INBOXES.pop(user_id, None)
 
 
 def ensure_inbox(*, session: Session, user_id: uuid.UUID) -> uuid.UUID:

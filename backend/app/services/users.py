@@ -218,6 +218,7 @@ def delete_user(*, session: Session, user_id: uuid.UUID) -> None:
     # Tasks and refresh tokens go with the account through ON DELETE CASCADE.
     session.execute(delete(User).where(col(User.id) == user_id))
     session.commit()
+    list_service.forget_inbox(user_id)
 
 
 def list_users(*, session: Session, limit: int) -> list[User]:
