@@ -66,8 +66,11 @@ _INBOX_ID = select(col(TaskList.id)).where(
 # right for the life of the account: each process remembers the ids it has read, and a write
 # that must name its list up front (a create by a user with webhooks) needs no read of its
 # own. Nothing to invalidate but deleted accounts (`forget_inbox`); bounded by starting over.
+# Only an Inbox this session did not create is remembered: one it created may yet be rolled
+# back with its transaction (a batch that fails after it).
 _INBOXES: dict[uuid.UUID, uuid.UUID] = {}
 MAX_REMEMBERED_INBOXES = 100_000
+_MADE_INBOX = "tasks_api_made_inbox"
 
 
 def inbox_id(*, session: Session, user_id: uuid.UUID) -> uuid.UUID | None:
@@ -79,10 +82,11 @@ def inbox_id(*, session: Session, user_id: uuid.UUID) -> uuid.UUID | None:
     rows = database.run(session, _INBOX_ID, {"user_id": user_id}, prepare=True)
     if not rows:
         return None
-    if len(_INBOXES) >= MAX_REMEMBERED_INBOXES:
-        _INBOXES.clear()
     found: uuid.UUID = rows[0][0]
-    _INBOXES[user_id] = found
+    if not session.info.get(_MADE_INBOX):
+        if len(_INBOXES) >= MAX_REMEMBERED_INBOXES:
+            _INBOXES.clear()
+        _INBOXES[user_id] = found
     return found
 
 
@@ -111,6 +115,7 @@ def ensure_inbox(*, session: Session, user_id: uuid.UUID) -> uuid.UUID:
         "updated_at": now,
     }
     # A concurrent request may create it first: whichever row wins is read back.
+    session.info[_MADE_INBOX] = True
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(postgresql.insert(TaskList).values(row).on_conflict_do_nothing())

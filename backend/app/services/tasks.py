@@ -279,8 +279,11 @@ def create_task(
         )
     if list_id is None and session.in_transaction():
         # Inside the caller's transaction a failed INSERT would take the caller's work down
-        # with it (the retry below rolls back): make sure of the Inbox first instead.
-        list_service.ensure_inbox(session=session, user_id=user_id)
+        # with it (the retry below rolls back): make sure of the Inbox first instead (known
+        # to the process once read: no round trip then).
+        list_id = list_service.inbox_id(
+            session=session, user_id=user_id
+        ) or list_service.ensure_inbox(session=session, user_id=user_id)
     try:
         return _create_task(session, user_id=user_id, task_in=task_in, list_id=list_id)
     except IntegrityError as exc:
