@@ -574,6 +574,31 @@ def test_webhooks_obey_row_level_security_and_the_worker_sends_for_everyone(
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 2
 
 
+def test_completing_a_recurring_task_takes_three_calls(rls_client: TestClient) -> None:
+    """The complete that leaves a recurring task to the advance (one UPDATE matching
+    nothing), one read of the task, then the advance and its completion in one statement
+    (services.completions); a retried complete of a done task is the UPDATE and the read."""
+    owner = make_account(rls_client, email="recurring-calls@example.com")
+    task = make_task(rls_client, owner, due="2026-12-01", recurrence="FREQ=DAILY")
+    url = f"/api/v1/tasks/{task['id']}/complete"
+
+    def complete() -> None:
+        assert rls_client.post(url, headers=owner.headers).status_code == 200
+
+    advanced = _statements_of(rls_client, complete)
+    assert len(advanced) == 3, advanced
+    assert "UPDATE tasks" in advanced[0]
+    assert "FROM tasks" in advanced[1]
+    assert "INSERT INTO task_completions" in advanced[2]
+    plain = make_task(rls_client, owner)
+    plain_url = f"/api/v1/tasks/{plain['id']}/complete"
+    assert rls_client.post(plain_url, headers=owner.headers).status_code == 200
+    retried = _statements_of(rls_client, lambda: rls_client.post(plain_url, headers=owner.headers))
+    assert len(retried) == 2, retried
+    assert "UPDATE tasks" in retried[0]
+    assert "FROM tasks" in retried[1]
+
+
 def test_a_write_by_a_user_without_webhooks_is_still_one_call(
     rls_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -790,28 +790,26 @@ def set_completed(
         leaf_only=True,
     )
     if row is None:
-        # Already in that state, missing, stale, or part of a tree (the slower path).
-        node = task_tree.get_node(session, user_id=user_id, task_id=task_id)
+        # Already in that state, stale, part of a tree (the slower path), an open recurring
+        # task (left as it is: services.completions advances it), or missing (404 here).
+        current = get_task_view(session=session, user_id=user_id, task_id=task_id)
         session.rollback()  # end the read: the write below takes its own transaction
-        if node is not None and node.deleted_at is None and node.completed != completed:
-            current = get_task_view(session=session, user_id=user_id, task_id=task_id)
-            # An open recurring task is left as it is: services.completions advances it.
-            if not (only_if_not_recurring and current.task.recurrence is not None):
-                return _update_tree(
-                    session,
-                    user_id=user_id,
-                    task_id=task_id,
-                    values=values,
-                    tags=None,
-                    parent=KEEP,
-                    expected=expected,
-                )
-    if row is not None and len(row) > _TASK_COLUMNS:
+        recurring = only_if_not_recurring and current.task.recurrence is not None
+        if current.task.completed != completed and not recurring:
+            return _update_tree(
+                session,
+                user_id=user_id,
+                task_id=task_id,
+                values=values,
+                tags=None,
+                parent=KEEP,
+                expected=expected,
+            )
+        view = checked_view(current, expected)  # unchanged: If-Match still applies
+    elif len(row) > _TASK_COLUMNS:
         view = _view(row)
     else:
         view = get_task_view(session=session, user_id=user_id, task_id=task_id)
-        if row is None:  # already in that state, unchanged: If-Match still applies
-            view = checked_view(view, expected)
     events.completion(*view, changed=row is not None)
     database.commit(session)
     return view
