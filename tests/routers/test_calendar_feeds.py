@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import vobject
 from fastapi.testclient import TestClient
 
+from tests.conftest import ClientFactory
 from tests.factories import (
     Account,
     assert_problem,
@@ -200,3 +201,134 @@ def test_events_one_per_dated_task(client: TestClient) -> None:
     assert set(as_todos) == {uid(timed), uid(all_day), uid(someday)}
     assert "vevent" not in read_feed(client, feed, **{"as": "todo"}).contents
     assert_problem(client.get(feed_path(feed), params={"as": "vjournal"}), 422)
+
+
+def test_etag_and_if_none_match(client: TestClient) -> None:
+    account = make_account(client)
+    task = make_task(client, account, title="Water plants", due="2026-12-03")
+    path = feed_path(make_feed(client, account))
+    first = client.get(path)
+    etag = first.headers["etag"]
+    assert etag.startswith('W/"')
+    assert client.get(path).headers["etag"] == etag  # the same tasks, the same bytes
+    unchanged = client.get(path, headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304
+    assert unchanged.content == b""
+    assert unchanged.headers["etag"] == etag
+    assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+    client.patch(f"/api/v1/tasks/{task['id']}", json={"title": "Water"}, headers=account.headers)
+    changed = client.get(path, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert "SUMMARY:Water\r\n" in changed.text
+    # A reminder changes the feed too (a VALARM), though not the task's own fields.
+    reminders = f"/api/v1/tasks/{task['id']}/reminders"
+    client.post(reminders, json={"before": "PT1H"}, headers=account.headers)
+    again = client.get(path, headers={"If-None-Match": changed.headers["etag"]})
+    assert again.status_code == 200
+    assert "BEGIN:VALARM" in again.text
+
+
+def test_filters_by_list_and_tag(client: TestClient) -> None:
+    account = make_account(client)
+    work = client.post("/api/v1/lists", json={"name": "Work"}, headers=account.headers).json()
+    home = client.post("/api/v1/lists", json={"name": "Home"}, headers=account.headers).json()
+    in_work = make_task(client, account, title="Deploy", list_id=work["id"])
+    in_home = make_task(client, account, title="Dishes", list_id=home["id"], tags=["Urgent"])
+    inbox = make_task(client, account, title="Inbox thing", tags=["later"])
+    everything = make_feed(client, account)
+    assert set(todos(read_feed(client, everything))) == {uid(in_work), uid(in_home), uid(inbox)}
+    by_list = make_feed(client, account, list_ids=[work["id"]])
+    assert by_list["list_ids"] == [work["id"]]
+    assert set(todos(read_feed(client, by_list))) == {uid(in_work)}
+    by_tag = make_feed(client, account, tags=["urgent", "LATER"])
+    assert set(todos(read_feed(client, by_tag))) == {uid(in_home), uid(inbox)}
+    both = make_feed(client, account, list_ids=[work["id"], home["id"]], tags=["urgent"])
+    assert set(todos(read_feed(client, both))) == {uid(in_home)}
+
+
+def test_trashed_tasks_archived_lists_and_other_users_stay_out(client: TestClient) -> None:
+    alice, bob = make_account(client), make_account(client)
+    old = client.post("/api/v1/lists", json={"name": "Old"}, headers=alice.headers).json()
+    kept = make_task(client, alice, title="Kept", due="2026-12-05")
+    trashed = make_task(client, alice, title="Trashed", due="2026-12-05")
+    archived = make_task(client, alice, title="Archived", due="2026-12-05", list_id=old["id"])
+    make_task(client, bob, title="Bob's", due="2026-12-05")
+    assert client.delete(f"/api/v1/tasks/{trashed['id']}", headers=alice.headers).is_success
+    archiving = client.patch(
+        f"/api/v1/lists/{old['id']}", json={"archived": True}, headers=alice.headers
+    )
+    assert archiving.status_code == 200, archiving.text
+    for feed in (
+        make_feed(client, alice),
+        make_feed(client, alice, flavour="events"),
+        make_feed(client, alice, list_ids=[old["id"]]),
+    ):
+        calendar = read_feed(client, feed)
+        names = {
+            c.summary.value for name in ("vtodo", "vevent") for c in calendar.contents.get(name, [])
+        }
+        assert names <= {"Kept"}
+    assert uid(kept) in todos(read_feed(client, make_feed(client, alice)))
+    assert uid(archived) not in todos(read_feed(client, make_feed(client, alice)))
+    restored = client.post(f"/api/v1/trash/{trashed['id']}/restore", headers=alice.headers)
+    assert restored.status_code == 200, restored.text
+    assert uid(trashed) in todos(read_feed(client, make_feed(client, alice)))
+
+
+HOSTILE_TITLES = [
+    "Line one\nline two\r\nline three",
+    "Commas, semicolons; colons: and \\backslashes\\",
+    "Quotes \"double\" and 'single'",
+    "BEGIN:VEVENT",
+    "END:VCALENDAR",
+    "Ünïcödé 🎉 " + "字" * 120,
+    "x" * 255,
+    "\tTabbed\tout",
+]
+
+
+def _text(value: str) -> str:
+    # iCalendar TEXT has one line break, `\n`: a CRLF in a title arrives as LF.
+    return value.replace("\r\n", "\n")
+
+
+def test_hostile_titles_round_trip(client: TestClient) -> None:
+    account = make_account(client)
+    made: dict[str, tuple[str, str]] = {}
+    for title in HOSTILE_TITLES:
+        task = make_task(
+            client,
+            account,
+            title=title,
+            description=title * 3,
+            tags=["a,b", "c;d"],
+            due="2026-12-06",
+        )
+        made[uid(task)] = (_text(task["title"]), _text(task["description"]))
+    name = 'My "calendar", with; everything\nand more'
+    feed = make_feed(client, account, name=name)
+    response = client.get(feed_path(feed))
+    # Folded at 75 octets (RFC 5545, 3.1), never inside a UTF-8 sequence.
+    assert all(len(line.encode()) <= 75 for line in response.text.split("\r\n"))
+    calendar = vobject.readOne(response.text)
+    assert calendar.contents["x-wr-calname"][0].value == name
+    found = todos(calendar)
+    assert {key: (c.summary.value, c.description.value) for key, c in found.items()} == made
+    for component in found.values():
+        assert sorted(component.categories.value) == ["a,b", "c;d"]
+    as_events = events(read_feed(client, feed, **{"as": "events"}))
+    assert sorted(c.summary.value for c in as_events.values()) == sorted(
+        t for t, _ in made.values()
+    )
+
+
+def test_a_feed_is_rate_limited_on_its_own(make_client: ClientFactory) -> None:
+    client = make_client(rate_limit_enabled=True, rate_limit_per_calendar_feed="3/minute")
+    account = make_account(client)
+    limited, other = make_feed(client, account), make_feed(client, account)
+    for _ in range(3):
+        assert client.get(feed_path(limited)).status_code == 200
+    refused = assert_problem(client.get(feed_path(limited)), 429)
+    assert refused["status"] == 429
+    assert client.get(feed_path(other)).status_code == 200

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Event, Timezone, Todo, vRecur
+from icalendar import Alarm, Event, Timezone, Todo, vRecur, vText
 from icalendar.cal.component import Component
 
 from app.core.recurrence import Rule, parse_rule
@@ -97,8 +97,10 @@ def calendar_head(*, name: str, zone: str, first: date, last: date) -> bytes:
     head = "\r\n".join(lines).encode() + b"\r\n"
     # The name goes through the library: it escapes and folds user text.
     props = Todo()
-    props.add("name", name)
-    props.add("x-wr-calname", name)
+    # vText explicitly: on a component that does not define them, these would be written
+    # unescaped.
+    props.add("name", vText(name))
+    props.add("x-wr-calname", vText(name))
     props.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     props.add("x-published-ttl", REFRESH_INTERVAL)
     if not _is_utc(zone):

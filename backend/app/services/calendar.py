@@ -47,7 +47,7 @@ def _page_statement(dialect: str, lists: int, tags: int, dated: bool, after: boo
     """One page of the feed's tasks with their tag names, in (created_at, id) order."""
     user: BindParameter[uuid.UUID] = bindparam("user_id")
     where: list[ColumnElement[bool]] = visible_conditions(
-        user, [bindparam(f"list_{i}") for i in range(lists)], False
+        user, [bindparam(f"list_{i}", type_=TASKS.c.list_id.type) for i in range(lists)], False
     )
     if tags:
         tagged = (
