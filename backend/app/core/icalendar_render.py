@@ -135,21 +135,28 @@ def render_task(task: CalendarTask, *, flavour: Flavour, zone: str) -> bytes:
     if task.parent_id is not None:
         component.add("related-to", task_uid(task.parent_id))
     start = _start(task, zone)
+    exact = _exact(start, task)
     if start is not None:
-        component.add("dtstart", start)
+        component.add("dtstart", start if task.recurrence is not None else exact)
     if flavour is Flavour.events:
         if isinstance(start, date) and not isinstance(start, datetime):
             # All-day: DTEND is exclusive, the next day.
             component.add("dtend", start + timedelta(days=1))
         component.add("transp", "TRANSPARENT")  # a task does not make its owner busy
     else:
-        if start is not None:
-            component.add("due", start)
+        if exact is not None:
+            component.add("due", exact)
         component.add("status", "COMPLETED" if task.completed else "NEEDS-ACTION")
         if task.completed_at is not None and task.completed:
             component.add("completed", task.completed_at)
     if start is not None and task.recurrence is not None and not task.completed:
         component.add("rrule", vRecur.from_ical(str(_restated(task, zone))))
+        if exact is not start:
+            # The due is the second of a wall time that occurs twice (autumn), which a
+            # TZID value cannot name (RFC 5545 reads it as the first): the series keeps its
+            # wall time in DTSTART, and this one occurrence moves to its real moment.
+            component.add("exdate", start)
+            component.add("rdate", exact)
     for reminder in task.reminders:
         alarm = _alarm(reminder, task, start)
         if alarm is not None:
@@ -190,6 +197,16 @@ def _start(task: CalendarTask, zone: str) -> date | datetime | None:
         if series.astimezone(UTC) == task.due_at:
             return series
     return local
+
+
+def _exact(start: date | datetime | None, task: CalendarTask) -> date | datetime | None:
+    """`start`, or the due in UTC when `start` names another moment in RFC 5545's reading:
+    the second of a wall time that occurs twice."""
+    if not isinstance(start, datetime) or task.due_at is None:
+        return start
+    if start.replace(fold=0).astimezone(UTC) == task.due_at:
+        return start
+    return task.due_at.astimezone(UTC)
 
 
 def _restated(task: CalendarTask, zone: str) -> Rule:
