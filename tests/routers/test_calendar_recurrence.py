@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import vobject
 from dateutil import tz
-from dateutil.rrule import rrulestr, rruleset
+from dateutil.rrule import rruleset, rrulestr
 from fastapi.testclient import TestClient
 
 from tests.factories import make_account, make_task
