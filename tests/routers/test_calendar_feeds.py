@@ -4,12 +4,14 @@ Every feed read here is parsed with vobject, a second iCalendar implementation, 
 `icalendar` library that wrote it.
 """
 
+import logging
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import pytest
 import vobject
 from fastapi.testclient import TestClient
 
@@ -332,3 +334,18 @@ def test_a_feed_is_rate_limited_on_its_own(make_client: ClientFactory) -> None:
     refused = assert_problem(client.get(feed_path(limited)), 429)
     assert refused["status"] == 429
     assert client.get(feed_path(other)).status_code == 200
+
+
+def test_the_token_stays_out_of_the_access_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    account = make_account(client)
+    path = feed_path(make_feed(client, account))
+    token = path.removeprefix("/calendar/").removesuffix(".ics")
+    with caplog.at_level(logging.INFO, logger="app.access"):
+        assert client.get(path).status_code == 200
+        assert client.get("/calendar/tcf_unknown.ics").status_code == 404
+    lines = [record.getMessage() for record in caplog.records if record.name == "app.access"]
+    assert len(lines) == 2
+    assert all("/calendar/{token}.ics" in line for line in lines)
+    assert token not in caplog.text

@@ -76,7 +76,7 @@ def _feed_uuid(feed_id: str) -> uuid.UUID:
     dependencies=[require_scope("calendar:manage"), Depends(require_json)],
     responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
 )
-def create_feed(
+def create_calendar_feed(
     feed_in: CalendarFeedCreate, session: SessionDep, current_user: CurrentUser, request: Request
 ) -> CalendarFeedCreated:
     """Create a secret iCalendar URL of your tasks, optionally of some lists or tags only.
@@ -100,7 +100,7 @@ def create_feed(
     dependencies=[require_scope("calendar:manage")],
     responses=problem_responses(401, 403, 429),
 )
-def list_feeds(session: SessionDep, current_user: CurrentUser) -> list[CalendarFeedPublic]:
+def list_calendar_feeds(session: SessionDep, current_user: CurrentUser) -> list[CalendarFeedPublic]:
     """Your calendar feeds, newest first; never their URLs."""
     rows = feed_service.list_feeds(session=session, user_id=current_user.id)
     feeds = [CalendarFeedPublic.model_validate(_public(row)) for row in rows]
@@ -115,7 +115,7 @@ def list_feeds(session: SessionDep, current_user: CurrentUser) -> list[CalendarF
     dependencies=[require_scope("calendar:manage")],
     responses=problem_responses(401, 403, 404, 429),
 )
-def delete_feed(feed_id: str, session: SessionDep, current_user: CurrentUser) -> Response:
+def delete_calendar_feed(feed_id: str, session: SessionDep, current_user: CurrentUser) -> Response:
     """Revoke a feed: its URL answers 404 from now on."""
     feed_service.revoke_feed(session=session, user_id=current_user.id, feed_id=_feed_uuid(feed_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
