@@ -26,8 +26,8 @@ from sqlalchemy import create_engine, insert, text
 from sqlmodel import Session
 
 from app import migrate
-from app.database import normalize_database_url
 from app.core.icalendar_render import Flavour
+from app.database import normalize_database_url
 from app.models import Reminder, Tag, Task, TaskList, TaskTag, User
 from app.services import calendar as calendar_service
 
@@ -46,9 +46,42 @@ def seed(url: str, count: int) -> uuid.UUID:
     now = datetime.now(UTC)
     tags = [uuid.uuid4(), uuid.uuid4()]
     with engine.begin() as conn:
-        conn.execute(insert(User).values(id=user_id, email="bench@example.com", timezone="Europe/Berlin", token_version=0, created_at=now, updated_at=now))  # fmt: skip
-        conn.execute(insert(TaskList).values(id=list_id, user_id=user_id, name="Inbox", name_key="inbox", position=0, archived=False, inbox=True, created_at=now, updated_at=now))  # fmt: skip
-        conn.execute(insert(Tag), [{"id": t, "user_id": user_id, "name": f"tag{i}", "name_key": f"tag{i}", "created_at": now} for i, t in enumerate(tags)])  # fmt: skip
+        conn.execute(
+            insert(User).values(
+                id=user_id,
+                email="bench@example.com",
+                timezone="Europe/Berlin",
+                token_version=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        conn.execute(
+            insert(TaskList).values(
+                id=list_id,
+                user_id=user_id,
+                name="Inbox",
+                name_key="inbox",
+                position=0,
+                archived=False,
+                inbox=True,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        conn.execute(
+            insert(Tag),
+            [
+                {
+                    "id": t,
+                    "user_id": user_id,
+                    "name": f"tag{i}",
+                    "name_key": f"tag{i}",
+                    "created_at": now,
+                }
+                for i, t in enumerate(tags)
+            ],
+        )
         rows, links, reminders = [], [], []
         for index in range(count):
             task_id = uuid.uuid4()
@@ -97,7 +130,7 @@ def seed(url: str, count: int) -> uuid.UUID:
                         "before": "PT15M",
                         "missed": False,
                         "created_at": now,
-                    }  # fmt: skip
+                    }
                 )
         conn.execute(insert(Task), rows)
         conn.execute(insert(TaskTag), links)
