@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from typing import IO, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
@@ -142,7 +142,7 @@ _CALENDAR_CONTENT = {
     openapi_extra={"parameters": [IF_NONE_MATCH]},
 )
 async def get_calendar_feed(
-    token: str,
+    token: Annotated[str, Path(description="The feed's secret token (`tcf_...`), as in its URL.")],
     request: Request,
     session: SessionDep,
     flavour: Annotated[
