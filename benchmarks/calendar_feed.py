@@ -200,6 +200,10 @@ def main() -> None:
         try:
             migrate.upgrade(url)
             user_id = seed(url, args.tasks)
+            # The same process with nothing to render: what the imports and a connection
+            # take, to read the peaks against.
+            empty = measure(url, uuid.uuid4(), Flavour.todo, 0)
+            print(args.database, 0, "empty account", empty)
             for flavour in (Flavour.todo, Flavour.events):
                 print(
                     args.database,
