@@ -161,7 +161,7 @@ def render_task(task: CalendarTask, *, flavour: Flavour, zone: str) -> bytes:
         alarm = _alarm(reminder, task, start)
         if alarm is not None:
             component.add_component(alarm)
-    return bytes(component.to_ical())
+    return bytes(component.to_ical(sorted=False))
 
 
 def _properties(component: Component) -> bytes:
