@@ -349,3 +349,18 @@ def test_the_token_stays_out_of_the_access_log(
     assert len(lines) == 2
     assert all("/calendar/{token}.ics" in line for line in lines)
     assert token not in caplog.text
+
+
+def test_a_due_on_the_second_of_a_repeated_wall_time_keeps_its_moment(
+    client: TestClient,
+) -> None:
+    account = make_account(client)
+    client.patch("/api/v1/users/me", json={"timezone": "Europe/Berlin"}, headers=account.headers)
+    # 02:30 happens twice on 25 October 2026 in Berlin; this is the second (01:30 UTC), which
+    # a TZID value cannot name: it is written in UTC.
+    second = make_task(client, account, title="Second", due="2026-10-25T02:30:00+01:00")
+    first = make_task(client, account, title="First", due="2026-10-25T02:30:00+02:00")
+    found = todos(read_feed(client, make_feed(client, account)))
+    assert found[uid(second)].due.value == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert found[uid(second)].dtstart.value == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert found[uid(first)].due.value.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)

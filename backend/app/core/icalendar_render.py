@@ -134,10 +134,11 @@ def render_task(task: CalendarTask, *, flavour: Flavour, zone: str) -> bytes:
         component.add("categories", list(task.tags))
     if task.parent_id is not None:
         component.add("related-to", task_uid(task.parent_id))
+    recurs = task.recurrence is not None and not task.completed
     start = _start(task, zone)
     exact = _exact(start, task)
     if start is not None:
-        component.add("dtstart", start if task.recurrence is not None else exact)
+        component.add("dtstart", start if recurs else exact)
     if flavour is Flavour.events:
         if isinstance(start, date) and not isinstance(start, datetime):
             # All-day: DTEND is exclusive, the next day.
@@ -149,7 +150,7 @@ def render_task(task: CalendarTask, *, flavour: Flavour, zone: str) -> bytes:
         component.add("status", "COMPLETED" if task.completed else "NEEDS-ACTION")
         if task.completed_at is not None and task.completed:
             component.add("completed", task.completed_at)
-    if start is not None and task.recurrence is not None and not task.completed:
+    if start is not None and recurs:
         component.add("rrule", vRecur.from_ical(str(_restated(task, zone))))
         if exact is not start:
             # The due is the second of a wall time that occurs twice (autumn), which a
