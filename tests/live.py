@@ -60,7 +60,9 @@ def server_env(
     env = {
         key: value
         for key, value in os.environ.items()
-        if key in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT"}
+        # PYTHONPATH: a worktree run with its own code first serves that code, not the
+        # editable install's.
+        if key in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "PYTHONPATH"}
     }
     env.update(
         {

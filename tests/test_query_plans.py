@@ -6,6 +6,7 @@ The rows are seeded with INSERT ... SELECT from generate_series into a throwaway
 then ANALYZEd, so the planner decides with realistic statistics.
 """
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlmodel import Session
 from app import migrate
 from app.database import PREPARE_OPTION, SETTINGS_SQL, normalize_database_url
 from app.schemas.task_query import TaskQuery
+from app.services import calendar as calendar_service
 from app.services import tasks as task_service
 from app.services import trash as trash_service
 from tests.conftest import ThrowawayPostgres
@@ -297,3 +299,46 @@ def test_a_prepared_task_read_uses_the_primary_key_whatever_the_values(
     tasks_access = {(kind, index) for kind, table, index in scans if table == "tasks"}
     assert tasks_access <= {("Index Scan", "pk_tasks"), ("Index Scan", "uq_tasks_id_user_id")}
     assert tasks_access, scans
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({}, "ix_tasks_user_id_created_at_id"),
+        ({"dated_only": True}, "ix_tasks_user_id_created_at_id"),
+        # md5('work') as a uuid: the heavy user's "Work" list.
+        (
+            {"list_ids": [uuid.UUID("67e92c87-65a9-bc7f-b2d3-35c459de9eb5")]},
+            "ix_tasks_user_id_list_id_created_at_id",
+        ),
+    ],
+    ids=["all", "dated", "list"],
+)
+def test_the_heavy_users_calendar_pages_use_their_indexes(
+    seeded_engine: Engine, filters: dict[str, Any], index: str
+) -> None:
+    """A calendar feed or `ics` export reads the account in keyset pages (services.calendar):
+    the second page, after a cursor, too, is an index range, never a scan of the table."""
+    with seeded_engine.connect() as connection:
+        user_id = connection.execute(
+            text("SELECT md5('user' || :n)::uuid"), {"n": HEAVY}
+        ).scalar_one()
+    with recording(seeded_engine) as sent, Session(seeded_engine) as session:
+        pages = calendar_service.iter_tasks(
+            session=session, user_id=user_id, page_size=100, **filters
+        )
+        for _ in range(150):  # into the second page
+            next(pages)
+    statement, parameters = next(
+        pair for pair in sent if "FROM tasks" in pair[0] and "after_created_at" in pair[0]
+    )
+    raw = seeded_engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+        plan = cursor.fetchone()[0][0]["Plan"]
+    finally:
+        raw.close()
+    scans = _scans(list(_plan_nodes(plan)))
+    assert index in {name for _, _, name in scans}, scans

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi import FastAPI
@@ -273,7 +274,8 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
                     "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', 'lists',"
                     " 'idempotency_keys', 'reminders', 'task_completions', 'webhooks',"
-                    " 'webhook_deliveries', 'webhook_attempts', 'personal_tokens')"
+                    " 'webhook_deliveries', 'webhook_attempts', 'personal_tokens',"
+                    " 'calendar_feeds')"
                 )
             ).all()
             policies = {
@@ -666,3 +668,24 @@ def test_personal_tokens_work_and_stay_private_under_rls(rls_client: TestClient)
     )
     assert changed.status_code == 204
     assert_problem(client.get("/api/v1/tasks", headers=bearer(other["token"])), 401)
+
+
+def test_calendar_feeds_work_under_rls(rls_client: TestClient) -> None:
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    make_task(client, alice, title="Alice's", due="2026-12-01")
+    make_task(client, bob, title="Bob's", due="2026-12-01")
+    created = client.post("/api/v1/calendar/feeds", json={}, headers=alice.headers)
+    assert created.status_code == 201, created.text
+    make_task(client, alice, title="Alice's second", due="2026-12-02")
+    # The feed URL carries no Authorization: the owner is found by the token's hash alone.
+    feed = client.get(urlsplit(created.json()["url"]).path)
+    assert feed.status_code == 200, feed.text
+    assert "SUMMARY:Alice's\r\n" in feed.text
+    assert "SUMMARY:Alice's second\r\n" in feed.text
+    assert "Bob" not in feed.text
+    assert client.get("/api/v1/calendar/feeds", headers=bob.headers).json() == []
+    assert client.get("/calendar/tcf_unknown.ics").status_code == 404
+    deleted = client.delete(f"/api/v1/calendar/feeds/{created.json()['id']}", headers=bob.headers)
+    assert deleted.status_code == 404
+    assert client.get(urlsplit(created.json()["url"]).path).status_code == 200

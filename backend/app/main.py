@@ -40,6 +40,7 @@ from app.request_session import DatabaseSessionMiddleware
 from app.routers import (
     auth,
     batch,
+    calendar,
     compat,
     docs,
     health,
@@ -83,6 +84,10 @@ TAGS = [
     {
         "name": "webhooks",
         "description": "Be told of changes: signed HTTP callbacks, and their deliveries.",
+    },
+    {
+        "name": "calendar",
+        "description": "Secret iCalendar feed URLs of your tasks, for calendar apps.",
     },
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": compat.TAG, "description": compat.TAG_DESCRIPTION},
@@ -242,6 +247,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         trash,
         tokens,
         webhooks,
+        calendar,
         health,
         docs,
         metrics,

@@ -1,7 +1,15 @@
+import hashlib
+
 import pytest
 
 from app.core.errors import InvalidIdempotencyKey
-from app.core.etags import none_match, parse_if_match, strong_etag, weak_etag
+from app.core.etags import (
+    none_match,
+    parse_if_match,
+    strong_etag,
+    weak_etag,
+    weak_etag_of_digest,
+)
 from app.core.idempotency import parse_idempotency_key, request_fingerprint
 
 
@@ -83,3 +91,11 @@ def test_fingerprint_ignores_key_order_not_values() -> None:
     assert one == request_fingerprint("POST", "/api/v1/tasks", {"b": 2, "a": 1})
     assert one != request_fingerprint("POST", "/api/v1/tasks", {"a": 1, "b": 3})
     assert one != request_fingerprint("POST", "/api/v1/tasks/x", {"a": 1, "b": 2})
+
+
+def test_a_streamed_bodys_tag_is_the_bodys_tag() -> None:
+    body = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    digest = hashlib.sha256()
+    for chunk in (body[:7], body[7:]):
+        digest.update(chunk)
+    assert weak_etag_of_digest(digest.hexdigest()) == weak_etag(body)

@@ -178,6 +178,7 @@ ALL_SCOPES = [
     "tags:write",
     "account:read",
     "webhooks:manage",
+    "calendar:manage",
 ]
 
 

@@ -129,6 +129,8 @@ class Settings(BaseSettings):
     """Registrations per client address."""
     rate_limit_per_user: str = "600/minute"
     """Requests per signed-in user, on every authenticated route."""
+    rate_limit_per_calendar_feed: str = "60/hour"
+    """Requests per calendar feed URL (calendar apps poll every few minutes to hours)."""
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Comma-separated proxy IPs or CIDRs whose `X-Forwarded-For` names the client. Empty:
     the peer address is the client and `X-Forwarded-For` is ignored."""
@@ -246,6 +248,7 @@ class Settings(BaseSettings):
         "rate_limit_login_per_address",
         "rate_limit_register_per_address",
         "rate_limit_per_user",
+        "rate_limit_per_calendar_feed",
     )
     @classmethod
     def _check_limit(cls, value: str) -> str:

@@ -288,6 +288,17 @@ class TooManyPersonalTokens(DomainError):
     detail = "You have the most personal access tokens allowed; revoke one first."
 
 
+class CalendarFeedNotFound(NotFound):
+    detail = "Calendar feed not found."
+
+
+class TooManyCalendarFeeds(DomainError):
+    status = 409
+    type_ = "/problems/too-many-calendar-feeds"
+    title = "Too many calendar feeds"
+    detail = "You have the most calendar feeds allowed; revoke one first."
+
+
 class UnsupportedMediaType(DomainError):
     status = 415
     detail = "Request bodies must be JSON (Content-Type: application/json)."

@@ -28,6 +28,11 @@ def weak_etag(body: bytes) -> str:
     return f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
+def weak_etag_of_digest(hexdigest: str) -> str:
+    """`weak_etag` of a body hashed as it was written (SHA-256, hex): a streamed body."""
+    return f'W/"{hexdigest[:32]}"'
+
+
 def _tags(value: str) -> list[tuple[bool, str]] | None:
     """The (weak, opaque-tag) pairs of a list of entity tags; None if it is not one."""
     tags: list[tuple[bool, str]] = []

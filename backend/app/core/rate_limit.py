@@ -21,6 +21,7 @@ LOGIN_ACCOUNT = "login-account"
 LOGIN_ADDRESS = "login-address"
 REGISTER_ADDRESS = "register-address"
 USER = "user"
+CALENDAR_FEED = "calendar-feed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class RateLimiter:
             LOGIN_ADDRESS: parse(settings.rate_limit_login_per_address),
             REGISTER_ADDRESS: parse(settings.rate_limit_register_per_address),
             USER: parse(settings.rate_limit_per_user),
+            CALENDAR_FEED: parse(settings.rate_limit_per_calendar_feed),
         }
         self.storage: Storage | None = None
         # When each window we have seen ends, so a hit costs one storage round trip (the

@@ -18,6 +18,7 @@ SCOPES: Final[dict[str, str]] = {
     "tags:write": "Rename and delete your tags.",
     "account:read": "Read your profile and your personal access tokens.",
     "webhooks:manage": "Create, change and delete your webhooks and see their deliveries.",
+    "calendar:manage": "Create, list and revoke your calendar feed URLs.",
 }
 ALL_SCOPES: Final[frozenset[str]] = frozenset(SCOPES)
 

@@ -1,6 +1,7 @@
 """Per-request logging context, access log line and Prometheus metrics, as pure ASGI."""
 
 import logging
+import re
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -9,6 +10,13 @@ from app import observability
 from app.core.logging import RequestContext, current_request
 
 access_logger = logging.getLogger("app.access")
+
+# A calendar feed's path holds its secret token (calendar apps cannot send headers).
+_CALENDAR_FEED = re.compile(r"^/calendar/[^/]*\.ics$")
+
+
+def _redacted(path: str) -> str:
+    return "/calendar/{token}.ics" if _CALENDAR_FEED.match(path) else path
 
 
 class ObservabilityMiddleware:
@@ -44,7 +52,7 @@ class ObservabilityMiddleware:
         status = context.status or 500
         seconds = time.perf_counter() - context.started
         observability.record_request(context.method, context.route, status, seconds)
-        path = scope.get("path", "")
+        path = _redacted(scope.get("path", ""))
         duration_ms = round(seconds * 1000, 2)
         # The path without its query string: queries may carry cursors or other tokens.
         access_logger.info(
