@@ -2,6 +2,7 @@
 
 from app.models.base import UTCDateTime
 from app.models.idempotency import IdempotencyKey
+from app.models.import_record import ImportRecord
 from app.models.personal_token import PersonalToken
 from app.models.reminder import Reminder, TaskCompletion
 from app.models.tag import Tag, TaskTag
@@ -13,6 +14,7 @@ from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "IdempotencyKey",
+    "ImportRecord",
     "PersonalToken",
     "RefreshToken",
     "Reminder",

@@ -1,0 +1,30 @@
+"""Problems of export and import (issue 20). Kept beside core.errors, rendered by its handler."""
+
+from typing import Any
+
+from app.core.errors import DomainError
+
+
+class ExportFormatUnavailable(DomainError):
+    status = 422
+    type_ = "/problems/export-format-unavailable"
+    title = "Export format not available yet"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Export as {name} is not available yet; use json or csv.")
+
+
+class ImportInvalid(DomainError):
+    """The file cannot be imported: every problem found, each with its line (or row), field
+    and reason. Nothing was written."""
+
+    status = 422
+    type_ = "/problems/import-invalid"
+    title = "Import refused"
+
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        count = len(problems)
+        super().__init__(
+            f"The file has {count} problem{'s' if count != 1 else ''}; nothing was imported."
+        )
+        self.members["errors"] = problems
