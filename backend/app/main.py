@@ -203,8 +203,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     # Each add_middleware wraps the previous ones: the last added runs first.
     app.add_middleware(DatabaseSessionMiddleware)
-    app.add_middleware(JsonDepthMiddleware, max_depth=settings.max_json_depth)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        JsonDepthMiddleware,
+        max_depth=settings.max_json_depth,
+        skip_paths=frozenset({porting.IMPORT_PATH}),
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={porting.IMPORT_PATH: settings.import_max_bytes},
+    )
     if settings.cors_origins:
         # Bearer tokens travel in a header, never a cookie: credentials stay off, so even
         # a wildcard origin (refused in production) cannot make a browser send cookies.

@@ -4,7 +4,8 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
@@ -12,9 +13,14 @@ from app.core.porting_errors import ExportFormatUnavailable
 from app.dependencies import CurrentUser, SessionDep, end_transaction, require_scope
 from app.models.base import utcnow
 from app.schemas.common import problem_responses
+from app.schemas.porting import ImportReport
+from app.services.porting import imports as import_service
 from app.services.porting.render import RENDERERS
 
 router = APIRouter(prefix="/api/v1", tags=["export and import"], responses=problem_responses(503))
+
+IMPORT_PATH = "/api/v1/import"
+_FILE_TYPES = ("application/octet-stream", "text/csv", "text/calendar", "application/json")
 
 
 class ExportFormat(StrEnum):
@@ -78,4 +84,74 @@ async def export_account(
         _then_end(session, rendered.chunks),
         media_type=rendered.media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+class ImportFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+    ics = "ics"
+    todoist = "todoist"
+
+
+@router.post(
+    "/import",
+    summary="Import a file into your account",
+    response_model=ImportReport,
+    dependencies=[require_scope("tasks:write")],
+    responses=problem_responses(401, 413, 422, 429),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The file itself as the body (not a form), e.g. "
+            "`curl --data-binary @tasks.csv`. The Content-Type is not read: `format` says "
+            "what the file is.",
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}} for media in _FILE_TYPES
+            },
+        }
+    },
+)
+async def import_file(
+    request: Request,
+    session: SessionDep,
+    current_user: CurrentUser,
+    format: Annotated[
+        ImportFormat,
+        Query(
+            description="`json`: our export; `csv`: our CSV columns; `ics`: iCalendar VTODOs; "
+            "`todoist`: Todoist's CSV template export."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, Query(description="`true`: check and count only; nothing is written.")
+    ] = False,
+    list_name: Annotated[
+        str | None,
+        Query(
+            alias="list",
+            min_length=1,
+            max_length=100,
+            description="The list (by name; created if missing) for tasks the file puts in "
+            "none. Default: your Inbox.",
+        ),
+    ] = None,
+) -> ImportReport:
+    """Create the file's lists, tasks (with subtasks, tags, recurrence, reminders and
+    completions) in one transaction: all of it, or nothing and a 422 listing every problem
+    with its line and field. A task an earlier import of the same source created is skipped,
+    so importing a file twice creates nothing the second time. Files up to IMPORT_MAX_BYTES
+    (413 beyond) and IMPORT_MAX_TASKS tasks. With `dry_run=true` the answer says what would
+    be created and every problem, and nothing is written."""
+    data = await request.body()
+    max_tasks = request.app.state.settings.import_max_tasks
+    return await run_in_threadpool(
+        import_service.run_import,
+        session=session,
+        user_id=current_user.id,
+        format=format.value,
+        data=data,
+        dry_run=dry_run,
+        max_tasks=max_tasks,
+        default_list=list_name,
     )
