@@ -54,7 +54,8 @@ def _already_imported(
                 col(ImportRecord.external_id).in_(chunk),
             )
         )
-        found.update(dict(rows.tuples()))
+        for external, task_id in rows:
+            found[external] = task_id
     if source == "json":
         ids = []
         for external in external_ids:
