@@ -84,6 +84,11 @@ TAGS = [
         "name": "webhooks",
         "description": "Be told of changes: signed HTTP callbacks, and their deliveries.",
     },
+    {
+        "name": "portability",
+        "description": "Your whole account out as a file (export), and files from here or "
+        "other apps in (import).",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": compat.TAG, "description": compat.TAG_DESCRIPTION},
 ]

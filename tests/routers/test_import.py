@@ -87,7 +87,6 @@ def test_json_round_trip_is_lossless(client: TestClient) -> None:
     fill_account(client, owner)
     first = export(client, owner).json()
     report = imported(client, fresh, export(client, owner).content, "json")
-    assert report["problems"] == []
     assert report["created"] == {
         "lists": 1,
         "tasks": 5,
@@ -190,20 +189,22 @@ def test_ics_vtodo_mapping(client: TestClient) -> None:
 def test_dry_run_reports_and_writes_nothing(client: TestClient) -> None:
     owner = make_account(client)
     body = TODOIST + "task,,,,1,,,,,,,,,\r\ntask,Bad,,7,1,,,,,,,,,\r\n"
-    response = post_import(client, owner, body, "todoist", dry_run="true")
+    problem = assert_problem(post_import(client, owner, body, "todoist", dry_run="true"), 422)
+    assert problem["dry_run"] is True
+    assert {(p["line"], p["field"]) for p in problem["errors"]} == {(9, "title"), (10, "PRIORITY")}
+    assert [w["line"] for w in problem["warnings"]] == [8]
+    assert tasks_of(client, owner) == []
+    response = post_import(client, owner, TODOIST, "todoist", dry_run="true")
     assert response.status_code == 200, response.text
     report = response.json()
-    assert report["dry_run"] is True
-    assert report["created"]["tasks"] == 5
-    assert {(p["line"], p["field"]) for p in report["problems"]} == {
-        (9, "title"),
-        (10, "PRIORITY"),
-    }
-    assert tasks_of(client, owner) == []
-    good = post_import(client, owner, TODOIST, "todoist", dry_run="true").json()
-    assert (good["problems"], good["created"]["tasks"]) == ([], 4)
+    assert (report["dry_run"], report["created"]["tasks"], report["created"]["lists"]) == (
+        True,
+        4,
+        1,
+    )
     assert tasks_of(client, owner) == []
     assert [item["name"] for item in export(client, owner).json()["lists"]] == ["Inbox"]
+    assert imported(client, owner, TODOIST, "todoist")["created"] == report["created"]
 
 
 def test_a_file_with_one_bad_row_imports_nothing(client: TestClient) -> None:
@@ -228,8 +229,16 @@ def test_a_parent_cannot_be_another_users_task(client: TestClient) -> None:
     theirs = make_task(client, other, title="theirs")
     body = f"title,parent_id\r\nmine,{theirs['id']}\r\n"
     problem = assert_problem(post_import(client, owner, body, "csv"), 422)
-    assert problem["errors"] == [{"line": 2, "field": "parent_id", "reason": "no such task"}]
+    [error] = problem["errors"]
+    assert (error["line"], error["field"], error["reason"]) == (2, "parent_id", "no such task")
+    assert (error["loc"], error["msg"]) == (["file", 2, "parent_id"], "no such task")
     assert [t["title"] for t in tasks_of(client, other)] == ["theirs"]
+
+
+def test_an_empty_body_is_a_422_even_for_a_dry_run(client: TestClient) -> None:
+    owner = make_account(client)
+    problem = assert_problem(post_import(client, owner, b"", "csv", dry_run="true"), 422)
+    assert problem["errors"][0]["field"] == "file"
 
 
 def test_import_needs_a_token(client: TestClient) -> None:

@@ -27,4 +27,18 @@ class ImportInvalid(DomainError):
         super().__init__(
             f"The file has {count} problem{'s' if count != 1 else ''}; nothing was imported."
         )
-        self.members["errors"] = problems
+        # Shaped like every other 422's `errors` (loc, msg, type), with the line, field and
+        # reason of the file's problem beside them.
+        self.members["errors"] = [
+            {
+                "loc": [
+                    "file",
+                    *([item["line"]] if item["line"] is not None else []),
+                    item["field"],
+                ],
+                "msg": item["reason"],
+                "type": "import_error",
+                **item,
+            }
+            for item in problems
+        ]

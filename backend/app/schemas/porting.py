@@ -57,7 +57,6 @@ class ImportReport(BaseModel):
                         "completions": 0,
                     },
                     "skipped": 0,
-                    "problems": [],
                     "warnings": [
                         {"line": 7, "field": "DATE", "reason": "not a date: 'every other day'"}
                     ],
@@ -71,9 +70,6 @@ class ImportReport(BaseModel):
     created: ImportCounts = Field(description="What the import created (or would create).")
     skipped: int = Field(
         description="Tasks left out because an earlier import of the same source created them."
-    )
-    problems: list[ImportProblem] = Field(
-        description="What stops the import (a dry run lists them; a real import answers 422)."
     )
     warnings: list[ImportProblem] = Field(
         description="What was read differently from the file (the import goes ahead)."

@@ -182,15 +182,16 @@ def run_import(
         dry_run=dry_run,
         created=counts,
         skipped=len(skipped),
-        problems=[ImportProblem.model_validate(item) for item in plan.problems],
         warnings=[ImportProblem.model_validate(item) for item in plan.warnings],
     )
-    if dry_run:
-        session.rollback()
-        return report
+    session.rollback()  # what was read to check the file; nothing was written yet
     if plan.problems:
-        session.rollback()
-        raise ImportInvalid(plan.problems)
+        failure = ImportInvalid(plan.problems)
+        failure.members["warnings"] = plan.warnings
+        failure.members["dry_run"] = dry_run
+        raise failure
+    if dry_run:
+        return report
     with database.one_transaction(session):
         write.write_all(
             session,
