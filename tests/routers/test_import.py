@@ -1,13 +1,25 @@
 """POST /api/v1/import: our JSON (lossless round trip), our CSV, iCalendar VTODOs and Todoist's
 CSV; dry runs, all or nothing, no duplicates on a second import, limits, line numbers."""
 
+import csv
+import io
+import json
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.factories import Account, assert_problem, make_account, make_task
+from tests.fuzz.test_properties import SHARED_FIXTURES, texts
 from tests.routers.test_export import export, fill_account
+
+
+@pytest.fixture
+def fuzz_owner(client: TestClient) -> Account:
+    return make_account(client)
+
 
 TODOIST = (
     "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE,"
@@ -314,3 +326,53 @@ def test_deep_json_sent_as_json_is_still_a_422_with_its_line(client: TestClient)
         headers={**owner.headers, "Content-Type": "application/json"},
     )
     assert assert_problem(response, 422)["errors"][0]["line"] == 2
+
+
+def test_nul_and_overlong_values_inside_json_strings_are_422s(client: TestClient) -> None:
+    owner = make_account(client)
+    document = {
+        "format": "tasks-api",
+        "version": 1,
+        "profile": {"name": "a\u0000b", "timezone": "Not/AZone"},
+        "lists": [{"id": "l1", "name": "bad\u0000list", "inbox": False}],
+        "tags": ["ok", "x" * 51, "nul\u0000"],
+        "tasks": [{"id": "t1", "list_id": "l1", "title": "t\u0000"}],
+    }
+    problem = assert_problem(post_import(client, owner, json.dumps(document), "json"), 422)
+    fields = {error["field"] for error in problem["errors"]}
+    assert {"tags[1]", "tags[2]", "tasks[0].title"} <= fields
+    assert tasks_of(client, owner) == []
+
+
+@SHARED_FIXTURES
+@given(
+    values=st.lists(texts, min_size=3, max_size=3),
+    format=st.sampled_from(["csv", "json", "todoist"]),
+)
+def test_any_text_in_any_field_is_imported_or_refused_never_a_500(
+    client: TestClient, fuzz_owner: Account, values: list[str], format: str
+) -> None:
+    title, tag, list_name = values
+    if format == "json":
+        body = json.dumps(
+            {
+                "format": "tasks-api",
+                "version": 1,
+                "profile": {"name": tag, "timezone": list_name},
+                "lists": [{"id": "l", "name": list_name, "color": None, "inbox": False}],
+                "tags": [tag],
+                "tasks": [{"id": "t", "list_id": "l", "title": title, "tags": [tag]}],
+            }
+        ).encode()
+    else:
+        rows = (
+            [["title", "tags", "list"], [title, tag, list_name]]
+            if format == "csv"
+            else [["TYPE", "CONTENT", "DESCRIPTION"], ["section", list_name, ""],
+                  ["task", f"{title} @{tag}", tag]]
+        )  # fmt: skip
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        body = buffer.getvalue().encode()
+    response = post_import(client, fuzz_owner, body, format)
+    assert response.status_code in {200, 422}, response.text

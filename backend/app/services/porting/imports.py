@@ -9,6 +9,7 @@ same file imported again skips it, and its subtasks find it as their parent.
 import uuid
 from collections.abc import Callable
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -17,7 +18,7 @@ from app.core.porting_errors import ImportInvalid
 from app.models import ImportRecord, TaskList, User
 from app.models.task import TASKS
 from app.schemas.porting import ImportCounts, ImportProblem, ImportReport
-from app.schemas.values import tag_key
+from app.schemas.values import TagName, tag_key
 from app.services.porting import read_csv, read_ics, read_json, read_todoist, write
 from app.services.porting.plan import ImportPlan
 from app.services.porting.read_csv import digest
@@ -33,6 +34,7 @@ READERS: dict[str, Reader] = {
     "todoist": lambda data, zone, _limit: read_todoist.read(data, timezone=zone),
 }
 _CHUNK = 500
+_TAG_NAME = TypeAdapter(TagName)
 MAX_EXTERNAL_ID = 255  # import_records.external_id
 
 
@@ -136,6 +138,17 @@ def _lists(
     return lists
 
 
+def _tags(plan: ImportPlan) -> set[str]:
+    """The file's own tag list (our export's `tags`, those on no task too), checked."""
+    names: set[str] = set()
+    for index, name in enumerate(plan.tags):
+        try:
+            names.add(_TAG_NAME.validate_python(name))
+        except ValidationError as exc:
+            plan.problem(None, f"tags[{index}]", exc.errors()[0]["msg"])
+    return names
+
+
 def run_import(
     *,
     session: Session,
@@ -169,7 +182,7 @@ def run_import(
     if len(ordered) > max_tasks:
         plan.problem(None, "file", f"more than {max_tasks} tasks (IMPORT_MAX_TASKS)")
     lists = _lists(session, user_id, plan, ordered, default_list)
-    names = sorted({tag for task in ordered for tag in task.task_in.tags} | set(plan.tags))
+    names = sorted({tag for task in ordered for tag in task.task_in.tags} | _tags(plan))
     counts = ImportCounts(
         lists=len(lists.new),
         tasks=len(ordered),

@@ -86,7 +86,7 @@ def read(data: bytes) -> ImportPlan:
         seen[external] = seen.get(external, 0) + 1
         if seen[external] > 1:
             external = f"{external}#{seen[external]}"  # the same row twice: two tasks
-        values: dict[str, object] = {"title": row["title"]}
+        values: dict[str, object] = {"title": row.get("title", "")}
         if row.get("description"):
             values["description"] = row["description"]
         completed = row.get("completed", "").strip().lower()
