@@ -273,7 +273,8 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
                     "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', 'lists',"
                     " 'idempotency_keys', 'reminders', 'task_completions', 'webhooks',"
-                    " 'webhook_deliveries', 'webhook_attempts', 'personal_tokens')"
+                    " 'webhook_deliveries', 'webhook_attempts', 'personal_tokens',"
+                    " 'import_records')"
                 )
             ).all()
             policies = {
@@ -635,3 +636,24 @@ def test_personal_tokens_work_and_stay_private_under_rls(rls_client: TestClient)
     )
     assert changed.status_code == 204
     assert_problem(client.get("/api/v1/tasks", headers=bearer(other["token"])), 401)
+
+
+def test_export_and_import_work_under_rls(rls_client: TestClient) -> None:
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    make_task(client, alice, title="alice's", tags=["mine"])
+    make_task(client, bob, title="bob's")
+    exported = client.get("/api/v1/export", headers=alice.headers)
+    assert exported.status_code == 200, exported.text
+    assert [task["title"] for task in exported.json()["tasks"]] == ["alice's"]
+    # Into Bob's account, twice: created once (the import records obey the policy too).
+    for created in (1, 0):
+        response = client.post(
+            "/api/v1/import?format=json", content=exported.content, headers=bob.headers
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["created"]["tasks"] == created
+    again = client.get("/api/v1/export", headers=bob.headers).json()
+    assert sorted(task["title"] for task in again["tasks"]) == ["alice's", "bob's"]
+    csv_rows = client.get("/api/v1/export?format=csv", headers=alice.headers).text.splitlines()
+    assert len(csv_rows) == 2
