@@ -224,10 +224,19 @@ def _purge(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.output == "-":
-        admin.export_account(
-            settings, email=args.user, format=args.format, bom=args.bom, output=sys.stdout.buffer
-        )
-        sys.stdout.buffer.flush()
+        try:
+            admin.export_account(
+                settings,
+                email=args.user,
+                format=args.format,
+                bom=args.bom,
+                output=sys.stdout.buffer,
+            )
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): not an error of the export. Point stdout at
+            # /dev/null so that the interpreter's own final flush does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     with Path(args.output).open("wb") as output:
         written = admin.export_account(
