@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert
 
 from app import migrate
+from app.database import normalize_database_url
 from app.models import Reminder, Tag, TaskTag, User
 from app.models.task import TASKS
 from app.services.lists import new_inbox
@@ -29,7 +30,7 @@ EMAIL = "big@example.com"
 
 def seed(database_url: str, count: int) -> None:
     migrate.upgrade(database_url)
-    engine = create_engine(database_url)
+    engine = create_engine(normalize_database_url(database_url))
     user_id = uuid.uuid4()
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with engine.begin() as connection:

@@ -178,6 +178,8 @@ ALL_SCOPES = [
     "tags:write",
     "account:read",
     "webhooks:manage",
+    "export:read",
+    "import:write",
 ]
 
 

@@ -18,6 +18,8 @@ SCOPES: Final[dict[str, str]] = {
     "tags:write": "Rename and delete your tags.",
     "account:read": "Read your profile and your personal access tokens.",
     "webhooks:manage": "Create, change and delete your webhooks and see their deliveries.",
+    "export:read": "Export your whole account: profile, lists, tags, tasks and reminders.",
+    "import:write": "Import a file into your account: creates lists, tags and tasks.",
 }
 ALL_SCOPES: Final[frozenset[str]] = frozenset(SCOPES)
 

@@ -99,7 +99,7 @@ def _then_end(session: Session, chunks: Iterator[bytes]) -> Iterator[bytes]:
 @router.get(
     "/export",
     summary="Export your account",
-    dependencies=[require_scope("tasks:read")],
+    dependencies=[require_scope("export:read")],
     responses={
         **problem_responses(401, 422, 429),
         200: {
@@ -157,7 +157,7 @@ class ImportFormat(StrEnum):
     "/import",
     summary="Import a file into your account",
     response_model=ImportReport,
-    dependencies=[require_scope("tasks:write")],
+    dependencies=[require_scope("import:write")],
     responses=problem_responses(401, 413, 422, 429),
     openapi_extra={
         "requestBody": {

@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -16,6 +16,8 @@ Scope = Literal[
     "tags:write",
     "account:read",
     "webhooks:manage",
+    "export:read",
+    "import:write",
 ]
 MAX_LIFETIME_DAYS = 365
 
@@ -56,7 +58,10 @@ class PersonalTokenCreate(StrictInput):
 
     name: Name = Field(description="1 to 100 characters after trimming: what the token is for.")
     scopes: Annotated[
-        list[Scope], Field(min_length=1, max_length=8, json_schema_extra={"uniqueItems": True})
+        list[Scope],
+        Field(
+            min_length=1, max_length=len(get_args(Scope)), json_schema_extra={"uniqueItems": True}
+        ),
     ] = Field(description="What the token may do; each scope at most once.")
     expires_in_days: Days = Field(
         ge=1, le=MAX_LIFETIME_DAYS, description="Required: the token stops working after this."
