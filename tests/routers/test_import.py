@@ -376,3 +376,46 @@ def test_any_text_in_any_field_is_imported_or_refused_never_a_500(
         body = buffer.getvalue().encode()
     response = post_import(client, fuzz_owner, body, format)
     assert response.status_code in {200, 422}, response.text
+
+
+def test_a_subtask_in_another_list_than_its_parent_is_refused(client: TestClient) -> None:
+    owner = make_account(client)
+    body = "id,title,list,parent_id\r\np,Parent,Work,\r\nc,Child,Home,p\r\nd,Other,work,p\r\n"
+    problem = assert_problem(post_import(client, owner, body, "csv"), 422)
+    assert [(e["line"], e["field"]) for e in problem["errors"]] == [(3, "list")]
+
+
+def test_an_open_subtask_reopens_its_completed_parents(client: TestClient) -> None:
+    owner = make_account(client)
+    body = "id,title,completed,parent_id\r\na,Top,true,\r\nb,Middle,true,a\r\nc,Leaf,false,b\r\n"
+    report = imported(client, owner, body, "csv")
+    assert [(w["line"], w["field"]) for w in report["warnings"]] == [
+        (3, "completed"),
+        (2, "completed"),
+    ]
+    tasks = {task["title"]: task for task in tasks_of(client, owner)}
+    assert [tasks[t]["completed"] for t in ("Top", "Middle", "Leaf")] == [False, False, False]
+    top = client.get(f"/api/v1/tasks/{tasks['Top']['id']}", headers=owner.headers).json()
+    assert (top["subtask_count"], top["open_subtask_count"]) == (1, 1)
+
+
+def test_a_json_task_in_a_list_the_file_lacks_is_refused(client: TestClient) -> None:
+    owner = make_account(client)
+    document = {
+        "format": "tasks-api",
+        "version": 1,
+        "lists": [],
+        "tasks": [{"id": "t", "list_id": "nowhere", "title": "x"}],
+    }
+    problem = assert_problem(post_import(client, owner, json.dumps(document), "json"), 422)
+    assert [e["field"] for e in problem["errors"]] == ["tasks[0].list_id"]
+
+
+def test_a_long_chain_under_an_earlier_import_is_a_422_not_a_crash(client: TestClient) -> None:
+    owner = make_account(client)
+    imported(client, owner, "id,title\r\nroot,Root\r\n", "csv")
+    rows = ["id,title,parent_id", "root,Root,"]
+    rows += [f"t{n},Level {n},{f't{n - 1}' if n else 'root'}" for n in range(3000)]
+    problem = assert_problem(post_import(client, owner, "\r\n".join(rows), "csv"), 422)
+    assert problem["errors"][0]["field"] == "parent_id"
+    assert [t["title"] for t in tasks_of(client, owner)] == ["Root"]

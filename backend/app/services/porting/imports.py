@@ -22,7 +22,13 @@ from app.schemas.values import TagName, tag_key
 from app.services.porting import read_csv, read_ics, read_json, read_todoist, write
 from app.services.porting.plan import ImportPlan
 from app.services.porting.read_csv import digest
-from app.services.porting.validate import CheckedTask, check_list, check_task, link_parents
+from app.services.porting.validate import (
+    CheckedTask,
+    check_list,
+    check_task,
+    follow_parents,
+    link_parents,
+)
 from app.services.task_tree import MAX_DEPTH, ancestors, get_node
 
 Reader = Callable[[bytes, str, int], ImportPlan]
@@ -93,7 +99,12 @@ def _existing_parent(
 
 
 def _height(task: CheckedTask) -> int:
-    return 1 + max((_height(child) for child in task.children), default=0)
+    """Levels in the task's subtree, itself included (a loop: a file may chain thousands)."""
+    height, level = 0, [task]
+    while level:
+        height += 1
+        level = [child for node in level for child in node.children]
+    return height
 
 
 def _lists(
@@ -121,6 +132,10 @@ def _lists(
             continue
         key = task.planned.list_key or default_list
         planned = by_key.get(key) if key is not None else None
+        if planned is None and key is not None and plan.source == "json":
+            where = f"{task.planned.label}.list_id"
+            plan.problem(task.planned.line, where, "no such list in the file")
+            continue
         if key is None or (planned is not None and planned.inbox):
             task.list_ref = write.INBOX
             continue
@@ -175,6 +190,7 @@ def run_import(
     # Refs of the file that name tasks created before: by their ref in this file.
     elsewhere = {task.planned.ref: known[task.planned.external_id] for task in skipped}
     ordered = link_parents(plan, fresh, set(elsewhere))
+    follow_parents(plan, ordered)
     for task in ordered:
         ref = task.planned.parent_ref
         if task.parent is None and ref is not None and ref in elsewhere:

@@ -12,6 +12,7 @@ from app.schemas.porting import ImportedCompletion, ImportedTaskExtras
 from app.schemas.reminder import ReminderFields, ReminderIn, reminder_fields
 from app.schemas.task import CompatTaskCreate
 from app.schemas.task_list import ListCreate
+from app.schemas.values import tag_key
 from app.services.porting.plan import ImportPlan, PlannedList, PlannedTask
 from app.services.reminders import MAX_REMINDERS_PER_TASK
 from app.services.task_recurrence import NEEDS_DUE
@@ -154,3 +155,34 @@ def root(task: CheckedTask) -> CheckedTask:
     while task.parent is not None:
         task = task.parent
     return task
+
+
+def follow_parents(plan: ImportPlan, ordered: list[CheckedTask]) -> None:
+    """The rules of a subtree, as the API keeps them: a subtask is in its parent's list (a
+    different list named for it is a problem), and an open subtask keeps its ancestors open
+    (a completed one is reopened, with a warning)."""
+    for task in ordered:
+        parent = task.parent
+        if parent is None:
+            continue
+        mine, theirs = task.planned.list_key, root(parent).planned.list_key
+        if mine is not None and theirs is not None and _same_list(plan, mine, theirs) is False:
+            plan.problem(
+                task.planned.line, _name(task.planned, "list"), "the parent is in another list"
+            )
+    for task in reversed(ordered):  # deepest first, so a reopened parent reopens its own
+        parent = task.parent
+        if parent is not None and not task.task_in.completed and parent.task_in.completed:
+            parent.task_in = parent.task_in.model_copy(update={"completed": False})
+            parent.extras = parent.extras.model_copy(update={"completed_at": None})
+            plan.warn(
+                parent.planned.line,
+                _name(parent.planned, "completed"),
+                "reopened: it has an open subtask",
+            )
+
+
+def _same_list(plan: ImportPlan, first: str, second: str) -> bool:
+    if plan.source == "json":
+        return first == second
+    return tag_key(first) == tag_key(second)
