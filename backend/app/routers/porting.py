@@ -13,72 +13,21 @@ from app.core.porting_errors import ExportFormatUnavailable, ImportInvalid
 from app.dependencies import CurrentUser, SessionDep, end_transaction, require_scope
 from app.models.base import utcnow
 from app.schemas.common import problem_responses
-from app.schemas.porting import ImportReport, problem
+from app.schemas.porting import (
+    BINARY,
+    CSV_EXAMPLE,
+    DOCUMENT_EXAMPLE,
+    FILE_EXAMPLES,
+    FILE_SCHEMAS,
+    ImportReport,
+    problem,
+)
 from app.services.porting import imports as import_service
 from app.services.porting.render import RENDERERS
 
 router = APIRouter(prefix="/api/v1", tags=["portability"], responses=problem_responses(503))
 
 IMPORT_PATH = "/api/v1/import"
-_CSV_EXAMPLE = "title,due,priority,tags\r\nPay the rent,2026-12-01,high,home\r\n"
-_DOCUMENT_EXAMPLE = {
-    "format": "tasks-api",
-    "version": 1,
-    "exported_at": "2026-11-29T10:00:00Z",
-    "profile": {"email": "ada@example.com", "name": "Ada", "timezone": "Europe/London"},
-    "lists": [
-        {
-            "id": "3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10",
-            "name": "Inbox",
-            "color": None,
-            "position": 0,
-            "archived": False,
-            "inbox": True,
-            "created_at": "2026-11-24T09:00:00Z",
-        }
-    ],
-    "tags": ["home"],
-    "tasks": [
-        {
-            "id": "7d0c6f0e-8f1e-4a57-9a55-1f5b2f4d8c11",
-            "list_id": "3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10",
-            "parent_id": None,
-            "title": "Pay the rent",
-            "description": None,
-            "completed": False,
-            "completed_at": None,
-            "priority": "high",
-            "due": "2026-12-01",
-            "tags": ["home"],
-            "recurrence": "FREQ=MONTHLY",
-            "recurrence_basis": "due",
-            "recurrence_done": 0,
-            "recurrence_time": None,
-            "created_at": "2026-11-24T09:30:00Z",
-            "updated_at": "2026-11-24T09:30:00Z",
-            "reminders": [{"at": None, "before": "P1D", "time": None}],
-            "completions": [],
-        }
-    ],
-}
-_ICS_EXAMPLE = (
-    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//example//EN\r\nBEGIN:VTODO\r\n"
-    "UID:1@example.com\r\nSUMMARY:Pay the rent\r\nDUE;VALUE=DATE:20261201\r\n"
-    "END:VTODO\r\nEND:VCALENDAR\r\n"
-)
-_BINARY = {"type": "string", "format": "binary"}
-_FILE_SCHEMAS = {
-    "application/json": {
-        "type": "object",
-        "description": "An export (specs/2-backend-api/contracts/export-v1.schema.json).",
-    }
-}
-_FILE_EXAMPLES = {
-    "application/octet-stream": _CSV_EXAMPLE,
-    "text/csv": _CSV_EXAMPLE,
-    "text/calendar": _ICS_EXAMPLE,
-    "application/json": _DOCUMENT_EXAMPLE,
-}
 
 
 class ExportFormat(StrEnum):
@@ -110,9 +59,9 @@ def _then_end(session: Session, chunks: Iterator[bytes]) -> Iterator[bytes]:
                         "type": "object",
                         "description": "specs/2-backend-api/contracts/export-v1.schema.json",
                     },
-                    "example": _DOCUMENT_EXAMPLE,
+                    "example": DOCUMENT_EXAMPLE,
                 },
-                "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
+                "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
             },
         },
     },
@@ -166,8 +115,8 @@ class ImportFormat(StrEnum):
             "`curl --data-binary @tasks.csv`. The Content-Type is not read: `format` says "
             "what the file is.",
             "content": {
-                media: {"schema": _FILE_SCHEMAS.get(media, _BINARY), "example": example}
-                for media, example in _FILE_EXAMPLES.items()
+                media: {"schema": FILE_SCHEMAS.get(media, BINARY), "example": example}
+                for media, example in FILE_EXAMPLES.items()
             },
         }
     },

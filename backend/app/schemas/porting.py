@@ -78,3 +78,65 @@ class ImportReport(BaseModel):
 
 def problem(line: int | None, field: str, reason: str) -> dict[str, Any]:
     return {"line": line, "field": field, "reason": reason}
+
+
+# The contract's examples of the files export writes and import reads.
+CSV_EXAMPLE = "title,due,priority,tags\r\nPay the rent,2026-12-01,high,home\r\n"
+DOCUMENT_EXAMPLE = {
+    "format": "tasks-api",
+    "version": 1,
+    "exported_at": "2026-11-29T10:00:00Z",
+    "profile": {"email": "ada@example.com", "name": "Ada", "timezone": "Europe/London"},
+    "lists": [
+        {
+            "id": "3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10",
+            "name": "Inbox",
+            "color": None,
+            "position": 0,
+            "archived": False,
+            "inbox": True,
+            "created_at": "2026-11-24T09:00:00Z",
+        }
+    ],
+    "tags": ["home"],
+    "tasks": [
+        {
+            "id": "7d0c6f0e-8f1e-4a57-9a55-1f5b2f4d8c11",
+            "list_id": "3f0b8a52-5a8e-4b8e-a0e4-2a7c1f6d9b10",
+            "parent_id": None,
+            "title": "Pay the rent",
+            "description": None,
+            "completed": False,
+            "completed_at": None,
+            "priority": "high",
+            "due": "2026-12-01",
+            "tags": ["home"],
+            "recurrence": "FREQ=MONTHLY",
+            "recurrence_basis": "due",
+            "recurrence_done": 0,
+            "recurrence_time": None,
+            "created_at": "2026-11-24T09:30:00Z",
+            "updated_at": "2026-11-24T09:30:00Z",
+            "reminders": [{"at": None, "before": "P1D", "time": None}],
+            "completions": [],
+        }
+    ],
+}
+ICS_EXAMPLE = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//example//EN\r\nBEGIN:VTODO\r\n"
+    "UID:1@example.com\r\nSUMMARY:Pay the rent\r\nDUE;VALUE=DATE:20261201\r\n"
+    "END:VTODO\r\nEND:VCALENDAR\r\n"
+)
+BINARY = {"type": "string", "format": "binary"}
+FILE_SCHEMAS = {
+    "application/json": {
+        "type": "object",
+        "description": "An export (specs/2-backend-api/contracts/export-v1.schema.json).",
+    }
+}
+FILE_EXAMPLES = {
+    "application/octet-stream": CSV_EXAMPLE,
+    "text/csv": CSV_EXAMPLE,
+    "text/calendar": ICS_EXAMPLE,
+    "application/json": DOCUMENT_EXAMPLE,
+}

@@ -44,7 +44,7 @@ def digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _reminders(cell: str, line: int, plan: ImportPlan) -> list[dict[str, str]]:
+def _reminders(cell: str) -> list[dict[str, str]]:
     found: list[dict[str, str]] = []
     for token in cell.split():
         if token[:1].isdigit():
@@ -113,7 +113,7 @@ def read(data: bytes) -> ImportPlan:
                 values=values,
                 parent_ref=row.get("parent_id", "").strip() or None,
                 list_key=row.get("list", "").strip() or None,
-                reminders=_reminders(row.get("reminders", ""), line, plan),
+                reminders=_reminders(row.get("reminders", "")),
                 extras=extras,
             )
         )
