@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.factories import Account, assert_problem, make_account, make_task
 from tests.routers.test_export import export, fill_account
+from tests.routers.test_webhooks import _install, create_webhook, deliveries
 
 TODOIST = (
     "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE,"
@@ -267,3 +268,22 @@ def test_a_json_task_in_a_list_the_file_lacks_is_refused(client: TestClient) -> 
     }
     problem = assert_problem(post_import(client, owner, json.dumps(document), "json"), 422)
     assert [e["field"] for e in problem["errors"]] == ["tasks[0].list_id"]
+
+
+def test_imported_tasks_are_announced_to_webhooks(client: TestClient) -> None:
+    owner = make_account(client)
+    _install(client)
+    hook = create_webhook(client, owner)
+    imported(client, owner, "id,title,parent_id,tags\r\np,Parent,,work\r\nc,Child,p,\r\n", "csv")
+    found = deliveries(client, owner, hook["id"])
+    assert sorted((d["event_type"], d["payload"]["data"]["title"]) for d in found) == [
+        ("task.created", "Child"),
+        ("task.created", "Parent"),
+    ]
+    parent = next(d["payload"]["data"] for d in found if d["payload"]["data"]["title"] == "Parent")
+    assert parent["tags"] == ["work"]
+    # A dry run, and a second import that creates nothing, announce nothing.
+    body = "id,title\r\nq,Another\r\n"
+    post_import(client, owner, body, "csv", dry_run="true")
+    imported(client, owner, "id,title,parent_id,tags\r\np,Parent,,work\r\nc,Child,p,\r\n", "csv")
+    assert len(deliveries(client, owner, hook["id"])) == 2

@@ -2,6 +2,7 @@
 open with database.one_transaction): lists, tasks level by level (parents first), tags,
 reminders, completions, subtask counts, import records, and our export's profile settings.
 
+Each task is announced to the user's webhooks (`task.created`) as a create would be.
 The columns are derived as the task services derive them: the due columns, the recurrence
 columns (task_recurrence.new_values), a reminder's next firing (reminders.fire_time), the
 subtask counts (task_tree.recount). Rows go in with one multi-row INSERT per level or table.
@@ -19,16 +20,18 @@ from sqlmodel import Session, col
 from app.models import ImportRecord, Tag, TaskList, TaskTag, User
 from app.models.base import utcnow
 from app.models.task import TASKS
+from app.schemas.task import task_document
 from app.schemas.task_list import ListCreate
 from app.schemas.user import UserUpdate
 from app.schemas.values import tag_key
 from app.services import lists as list_service
+from app.services import outbox, task_recurrence, task_tree
 from app.services import tags as tag_service
-from app.services import task_recurrence, task_tree
 from app.services.porting.export import COMPLETIONS
 from app.services.porting.plan import PlannedList
 from app.services.porting.validate import CheckedTask
 from app.services.reminders import REMINDERS, fire_time
+from app.services.tasks import TaskRecord
 
 INBOX: Final = "inbox"
 _BATCH = 1000
@@ -170,8 +173,10 @@ def write_all(
     new_lists = _create_lists(session, user_id, lists)
     _place(tasks, lists, new_lists, inbox)
     by_depth: dict[int, list[dict[str, Any]]] = {}
+    rows_by_task: dict[uuid.UUID, dict[str, Any]] = {}
     for task in tasks:
-        by_depth.setdefault(task.depth, []).append(_task_row(task, user_id, now))
+        row = rows_by_task[task.id] = _task_row(task, user_id, now)
+        by_depth.setdefault(task.depth, []).append(row)
     for depth in sorted(by_depth):
         rows = by_depth[depth]
         for start in range(0, len(rows), _BATCH):
@@ -247,3 +252,24 @@ def write_all(
     parents = {task.parent_id for task in tasks if task.parent_id is not None}
     task_tree.recount(session, user_id=user_id, task_ids=parents)
     _apply_profile(session, user_id, profile)
+    _announce(session, user_id, tasks, rows_by_task)
+
+
+def _announce(
+    session: Session,
+    user_id: uuid.UUID,
+    tasks: list[CheckedTask],
+    rows: dict[uuid.UUID, dict[str, Any]],
+) -> None:
+    """A `task.created` per task for the user's webhooks, in the import's transaction, as a
+    create through the API sends one (only for a user who has webhooks)."""
+    if not outbox.has_subscriptions(session=session, user_id=user_id):
+        return
+    for task in tasks:
+        record = TaskRecord(**rows[task.id])
+        outbox.record_event(
+            session=session,
+            user_id=user_id,
+            type="task.created",
+            data=task_document(record, list(task.task_in.tags)),
+        )
