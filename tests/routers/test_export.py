@@ -52,6 +52,13 @@ def fill_account(client: TestClient, account: Account) -> dict[str, Any]:
         )
         assert created.status_code == 201, created.text
     make_task(client, account, title="@call mum", due="2026-12-24T17:30:00Z", completed=True)
+    inbox = next(
+        item for item in client.get("/api/v1/lists", headers=headers).json() if item["inbox"]
+    )
+    coloured = client.patch(
+        f"/api/v1/lists/{inbox['id']}", json={"color": "#ABCDEF", "position": 3}, headers=headers
+    )
+    assert coloured.status_code == 200, coloured.text
     renamed = client.patch("/api/v1/users/me", json={"timezone": "Europe/Paris"}, headers=headers)
     assert renamed.status_code == 200, renamed.text
     return {"parent": parent, "child": child, "rent": rent}

@@ -127,6 +127,12 @@ def _lists(
     inbox_id = next((list_id for list_id, inbox in existing.values() if inbox), None)
     by_key = {planned.key: planned for planned in plan.lists}
     lists = write.ListPlan(inbox_id=inbox_id)
+    for item in plan.lists:
+        if item.inbox and item.values:
+            # Our export's Inbox: its colour and place go to the account's own Inbox.
+            checked = check_list(plan, item)
+            if checked is not None:
+                lists.inbox_values = {"color": checked.color, "position": checked.position}
     for task in tasks:
         if task.parent is not None or task.existing_parent is not None:
             continue

@@ -46,6 +46,7 @@ class Existing(NamedTuple):
 class ListPlan:
     inbox_id: uuid.UUID | None
     new: dict[str, ListCreate] = field(default_factory=dict)  # by name key
+    inbox_values: dict[str, Any] = field(default_factory=dict)  # color, position
 
 
 def named_list(name: str, line: int | None) -> PlannedList:
@@ -171,6 +172,12 @@ def write_all(
     now = utcnow()
     inbox = lists.inbox_id or list_service.ensure_inbox(session=session, user_id=user_id)
     new_lists = _create_lists(session, user_id, lists)
+    if lists.inbox_values:
+        session.execute(
+            update(TaskList)
+            .where(col(TaskList.id) == inbox, col(TaskList.user_id) == user_id)
+            .values(**lists.inbox_values, updated_at=now)
+        )
     _place(tasks, lists, new_lists, inbox)
     by_depth: dict[int, list[dict[str, Any]]] = {}
     rows_by_task: dict[uuid.UUID, dict[str, Any]] = {}
