@@ -287,3 +287,33 @@ def test_imported_tasks_are_announced_to_webhooks(client: TestClient) -> None:
     post_import(client, owner, body, "csv", dry_run="true")
     imported(client, owner, "id,title,parent_id,tags\r\np,Parent,,work\r\nc,Child,p,\r\n", "csv")
     assert len(deliveries(client, owner, hook["id"])) == 2
+
+
+def test_ics_times_zones_alarms_and_cancelled_to_dos(client: TestClient) -> None:
+    owner = make_account(client)
+    zone = client.patch(
+        "/api/v1/users/me", json={"timezone": "Europe/Paris"}, headers=owner.headers
+    )
+    assert zone.status_code == 200, zone.text
+    body = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
+        "BEGIN:VTODO\r\nUID:z\r\nSUMMARY:Zoned\r\nDUE;TZID=America/New_York:20261201T093000\r\n"
+        "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER;VALUE=DATE-TIME:20261130T080000Z\r\n"
+        "END:VALARM\r\nEND:VTODO\r\n"
+        "BEGIN:VTODO\r\nUID:f\r\nSUMMARY:Floating\r\nDTSTART:20261201T093000\r\nEND:VTODO\r\n"
+        "BEGIN:VTODO\r\nUID:x\r\nSUMMARY:Dropped\r\nSTATUS:CANCELLED\r\nEND:VTODO\r\n"
+        "BEGIN:VTODO\r\nUID:n\r\nSUMMARY:Untitled alarm\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\n"
+        "TRIGGER:PT1H\r\nEND:VALARM\r\nEND:VTODO\r\n"
+        "END:VCALENDAR\r\n"
+    )
+    report = imported(client, owner, body, "ics")
+    assert report["created"]["tasks"] == 3
+    # Each warning names the line of its BEGIN:VTODO.
+    assert [(w["line"], w["field"]) for w in report["warnings"]] == [(18, "STATUS"), (23, "VALARM")]
+    tasks = {task["title"]: task for task in tasks_of(client, owner)}
+    assert tasks["Zoned"]["due"] == "2026-12-01T14:30:00Z"
+    assert tasks["Zoned"]["reminders"] == [
+        {"at": "2026-11-30T08:00:00Z", "before": None, "time": None}
+    ]
+    assert tasks["Floating"]["due"] == "2026-12-01T08:30:00Z"  # 09:30 in Paris
+    assert tasks["Untitled alarm"]["reminders"] == []
