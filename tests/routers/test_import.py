@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection
 
 from tests.factories import Account, assert_problem, make_account, make_task
 from tests.routers.test_export import export, fill_account
@@ -317,3 +318,37 @@ def test_ics_times_zones_alarms_and_cancelled_to_dos(client: TestClient) -> None
     ]
     assert tasks["Floating"]["due"] == "2026-12-01T08:30:00Z"  # 09:30 in Paris
     assert tasks["Untitled alarm"]["reminders"] == []
+
+
+def _explode_on_title(connection: Connection, title: str) -> None:
+    """A trigger that makes the database refuse one task's INSERT: a failure in the middle of
+    the import's writes, after its lists, tags and first level of tasks went in."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "CREATE FUNCTION explode() RETURNS trigger AS $$ BEGIN "
+            f"IF NEW.title = '{title}' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; "
+            "END $$ LANGUAGE plpgsql"
+        )
+        connection.exec_driver_sql(
+            "CREATE TRIGGER explode BEFORE INSERT ON tasks FOR EACH ROW EXECUTE FUNCTION explode()"
+        )
+    else:
+        connection.exec_driver_sql(
+            f"CREATE TRIGGER explode BEFORE INSERT ON tasks WHEN NEW.title = '{title}' "
+            "BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        )
+
+
+def test_a_failure_halfway_through_the_writes_leaves_nothing(
+    client: TestClient, connection: Connection
+) -> None:
+    owner = make_account(client)
+    make_task(client, owner, title="already there")
+    _explode_on_title(connection, "explode")
+    body = "id,title,list,tags,parent_id\r\np,Parent,Work,new-tag,\r\nc,explode,Work,,p\r\n"
+    response = post_import(client, owner, body, "csv")
+    assert response.status_code == 500
+    document = export(client, owner).json()
+    assert [task["title"] for task in document["tasks"]] == ["already there"]
+    assert [item["name"] for item in document["lists"]] == ["Inbox"]
+    assert document["tags"] == []
