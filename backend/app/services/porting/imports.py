@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app import database
@@ -179,6 +180,7 @@ def run_import(
     dry_run: bool,
     max_tasks: int,
     default_list: str | None = None,
+    retry: bool = True,
 ) -> ImportReport:
     """Read, check and (unless dry_run) write the file; ImportInvalid (nothing written) for
     a real import with problems."""
@@ -227,15 +229,32 @@ def run_import(
         raise failure
     if dry_run:
         return report
-    with database.one_transaction(session):
-        write.write_all(
-            session,
+    try:
+        with database.one_transaction(session):
+            write.write_all(
+                session,
+                user_id=user_id,
+                source=plan.source,
+                zone=zone,
+                tasks=ordered,
+                lists=lists,
+                tag_names=names,
+                profile=plan.profile,
+            )
+    except IntegrityError:
+        # A list of the same name or the same file's records committed by a concurrent
+        # request since the checks above (the unique keys decide; the checks alone race).
+        # Rolled back already: once more, the checks now see what the other one wrote.
+        if not retry:
+            raise
+        return run_import(
+            session=session,
             user_id=user_id,
-            source=plan.source,
-            zone=zone,
-            tasks=ordered,
-            lists=lists,
-            tag_names=names,
-            profile=plan.profile,
+            format=format,
+            data=data,
+            dry_run=dry_run,
+            max_tasks=max_tasks,
+            default_list=default_list,
+            retry=False,
         )
     return report
