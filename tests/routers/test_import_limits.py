@@ -4,16 +4,21 @@ hostile bytes (a 422 naming the line, never a 500), and any text in any field (H
 import csv
 import io
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factories import Account, assert_problem, make_account
 from tests.fuzz.test_properties import SHARED_FIXTURES, texts
 from tests.routers.test_import import imported, post_import, tasks_of
+
+# Each example is an HTTP import: a few milliseconds, but a loaded machine stalls some far
+# longer than Hypothesis's default 200 ms deadline; 5 s still catches a hang.
+THROUGH_THE_API = settings(SHARED_FIXTURES, deadline=timedelta(seconds=5), max_examples=60)
 
 
 @pytest.fixture
@@ -118,7 +123,7 @@ def test_nul_and_overlong_values_inside_json_strings_are_422s(client: TestClient
     assert tasks_of(client, owner) == []
 
 
-@SHARED_FIXTURES
+@THROUGH_THE_API
 @given(
     values=st.lists(texts, min_size=3, max_size=3),
     format=st.sampled_from(["csv", "json", "todoist"]),
