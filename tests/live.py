@@ -56,7 +56,8 @@ def free_port() -> int:
 def server_env(
     tmp_dir: Path, database_url: str, extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The environment for a `tasks-api` subprocess: nothing inherited that could change it."""
+    """The environment for a `tasks-api` subprocess: nothing inherited that could change it
+    (but PYTHONPATH: a git worktree runs its own code with it)."""
     env = {
         key: value
         for key, value in os.environ.items()

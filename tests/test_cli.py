@@ -22,6 +22,7 @@ COMMANDS = [
     ["check"],
     ["worker"],
     ["purge"],
+    ["export"],
 ]
 
 

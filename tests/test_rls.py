@@ -275,7 +275,7 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
                     "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', 'lists',"
                     " 'idempotency_keys', 'reminders', 'task_completions', 'webhooks',"
                     " 'webhook_deliveries', 'webhook_attempts', 'personal_tokens',"
-                    " 'calendar_feeds')"
+                    " 'calendar_feeds', 'import_records')"
                 )
             ).all()
             policies = {
@@ -689,3 +689,24 @@ def test_calendar_feeds_work_under_rls(rls_client: TestClient) -> None:
     deleted = client.delete(f"/api/v1/calendar/feeds/{created.json()['id']}", headers=bob.headers)
     assert deleted.status_code == 404
     assert client.get(urlsplit(created.json()["url"]).path).status_code == 200
+
+
+def test_export_and_import_work_under_rls(rls_client: TestClient) -> None:
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    make_task(client, alice, title="alice's", tags=["mine"])
+    make_task(client, bob, title="bob's")
+    exported = client.get("/api/v1/export", headers=alice.headers)
+    assert exported.status_code == 200, exported.text
+    assert [task["title"] for task in exported.json()["tasks"]] == ["alice's"]
+    # Into Bob's account, twice: created once (the import records obey the policy too).
+    for created in (1, 0):
+        response = client.post(
+            "/api/v1/import?format=json", content=exported.content, headers=bob.headers
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["created"]["tasks"] == created
+    again = client.get("/api/v1/export", headers=bob.headers).json()
+    assert sorted(task["title"] for task in again["tasks"]) == ["alice's", "bob's"]
+    csv_rows = client.get("/api/v1/export?format=csv", headers=alice.headers).text.splitlines()
+    assert len(csv_rows) == 2

@@ -3,6 +3,7 @@
 import sys
 import time
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, text
@@ -14,9 +15,10 @@ from app import migrate
 from app.core.config import Environment, Settings
 from app.core.errors import EmailTaken
 from app.core.security import create_access_token, make_password_hash
-from app.database import create_db_engine, normalize_database_url
+from app.database import bind_session_to_user, create_db_engine, normalize_database_url
 from app.schemas.user import UserCreate
 from app.services import users as user_service
+from app.services.porting.render import RENDERERS
 
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
 
@@ -84,6 +86,30 @@ def mint_token(settings: Settings, *, email: str, minutes: int | None) -> str:
     if minutes is not None:
         settings = settings.model_copy(update={"access_token_expire_minutes": minutes})
     return create_access_token(user_id=user.id, token_version=user.token_version, settings=settings)
+
+
+def export_account(
+    settings: Settings, *, email: str, format: str, bom: bool, output: BinaryIO
+) -> int:
+    """Write the account's export (as GET /api/v1/export would) to `output`, a page of tasks
+    at a time; the number of bytes written."""
+    renderer = RENDERERS[format]
+    engine = create_db_engine(settings)
+    written = 0
+    try:
+        with Session(engine) as session:
+            user = user_service.get_user_by_email(session=session, email=email)
+            if user is None:
+                raise CommandError(f"no account with the email {email}")
+            # Row-level security on PostgreSQL: this session sees only this user's rows.
+            bind_session_to_user(session, user.id)
+            for chunk in renderer(session, user.id, bom).chunks:
+                output.write(chunk)
+                written += len(chunk)
+            session.rollback()
+    finally:
+        engine.dispose()
+    return written
 
 
 @dataclass

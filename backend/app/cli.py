@@ -221,6 +221,31 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if args.output == "-":
+        try:
+            admin.export_account(
+                settings,
+                email=args.user,
+                format=args.format,
+                bom=args.bom,
+                output=sys.stdout.buffer,
+            )
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): not an error of the export. Point stdout at
+            # /dev/null so that the interpreter's own final flush does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    with Path(args.output).open("wb") as output:
+        written = admin.export_account(
+            settings, email=args.user, format=args.format, bom=args.bom, output=output
+        )
+    print(f"wrote {written} bytes to {args.output}", file=sys.stderr)
+    return 0
+
+
 def _check(_args: argparse.Namespace) -> int:
     ok, report = admin.check(get_settings(), secret_from_env=bool(os.environ.get("SECRET_KEY")))
     print(report)
@@ -321,6 +346,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--older-than-days", type=int, help="override TRASH_RETENTION_DAYS for this run"
     )
     purge.set_defaults(func=_purge)
+
+    export = sub.add_parser(
+        "export",
+        help="write one account's export (JSON or CSV) to stdout or a file",
+        description="Write the export of the account with this email, exactly as "
+        "GET /api/v1/export gives it to its owner (docs/guides/import-export.md), straight "
+        "from the database, a page of tasks at a time.",
+    )
+    export.add_argument("--user", required=True, metavar="EMAIL", help="the account's email")
+    export.add_argument("--format", choices=["json", "csv", "ics"], default="json")
+    export.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 BOM")
+    export.add_argument("--output", default="-", help="file path, or - for stdout (default)")
+    export.set_defaults(func=_export)
 
     check = sub.add_parser(
         "check", help="configuration, database reachability and migration state, one screen"

@@ -46,6 +46,7 @@ from app.routers import (
     health,
     lists,
     metrics,
+    porting,
     recurrence,
     reminders,
     tags,
@@ -88,6 +89,11 @@ TAGS = [
     {
         "name": "calendar",
         "description": "Secret iCalendar feed URLs of your tasks, for calendar apps.",
+    },
+    {
+        "name": "portability",
+        "description": "Your whole account out as a file (export), and files from here or "
+        "other apps in (import).",
     },
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": compat.TAG, "description": compat.TAG_DESCRIPTION},
@@ -208,8 +214,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     # Each add_middleware wraps the previous ones: the last added runs first.
     app.add_middleware(DatabaseSessionMiddleware)
-    app.add_middleware(JsonDepthMiddleware, max_depth=settings.max_json_depth)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        JsonDepthMiddleware,
+        max_depth=settings.max_json_depth,
+        skip_paths=frozenset({porting.IMPORT_PATH}),
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={porting.IMPORT_PATH: settings.import_max_bytes},
+    )
     if settings.cors_origins:
         # Bearer tokens travel in a header, never a cookie: credentials stay off, so even
         # a wildcard origin (refused in production) cannot make a browser send cookies.
@@ -250,6 +264,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         tokens,
         webhooks,
         calendar,
+        porting,
         docs,
         metrics,
     ):

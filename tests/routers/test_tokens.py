@@ -179,6 +179,8 @@ ALL_SCOPES = [
     "account:read",
     "webhooks:manage",
     "calendar:manage",
+    "export:read",
+    "import:write",
 ]
 
 

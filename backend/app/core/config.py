@@ -226,6 +226,12 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     """How often an idle worker looks for due deliveries."""
 
+    import_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    """Largest file `POST /api/v1/import` accepts, in bytes (larger: 413). It replaces
+    MAX_BODY_BYTES for that route only."""
+    import_max_tasks: int = Field(default=10_000, ge=1)
+    """Most tasks one import may create (more: 422, nothing is written)."""
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:

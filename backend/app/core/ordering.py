@@ -18,6 +18,7 @@ from fractional_indexing import (
     FIError,
     generate_key_between,
     generate_n_keys_between,
+    validate_order_key,
 )
 
 # Integer parts of 9 digits start with "i" (the library's scheme: "a" + n - 2 for n
@@ -55,6 +56,15 @@ def key_between(lower: str | None, upper: str | None) -> str:
         return str(generate_key_between(lower, upper))
     except FIError as exc:
         raise OrderError(str(exc)) from exc
+
+
+def is_key(value: str) -> bool:
+    """Whether `value` is a well-formed key (one a file may carry into an import)."""
+    try:
+        validate_order_key(value)
+    except FIError:
+        return False
+    return True
 
 
 def keys_between(lower: str | None, upper: str | None, count: int) -> list[str]:

@@ -19,6 +19,8 @@ SCOPES: Final[dict[str, str]] = {
     "account:read": "Read your profile and your personal access tokens.",
     "webhooks:manage": "Create, change and delete your webhooks and see their deliveries.",
     "calendar:manage": "Create, list and revoke your calendar feed URLs.",
+    "export:read": "Export your whole account: profile, lists, tags, tasks and reminders.",
+    "import:write": "Import a file into your account: creates lists, tags and tasks.",
 }
 ALL_SCOPES: Final[frozenset[str]] = frozenset(SCOPES)
 

@@ -39,12 +39,18 @@ def _is_json(scope: Scope) -> bool:
 
 
 class JsonDepthMiddleware:
-    def __init__(self, app: ASGIApp, max_depth: int) -> None:
+    """`skip_paths`: routes that read their body as a file, with a depth check of their own
+    that can say on which line the nesting goes too deep (the import)."""
+
+    def __init__(
+        self, app: ASGIApp, max_depth: int, skip_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.max_depth = max_depth
+        self.skip_paths = skip_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_json(scope):
+        if scope["type"] != "http" or not _is_json(scope) or scope["path"] in self.skip_paths:
             await self.app(scope, receive, send)
             return
         # The body limit runs outside this middleware, so the buffer is bounded.

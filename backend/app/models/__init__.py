@@ -3,6 +3,7 @@
 from app.models.base import UTCDateTime
 from app.models.calendar_feed import CalendarFeed
 from app.models.idempotency import IdempotencyKey
+from app.models.import_record import ImportRecord
 from app.models.personal_token import PersonalToken
 from app.models.reminder import Reminder, TaskCompletion
 from app.models.tag import Tag, TaskTag
@@ -15,6 +16,7 @@ from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 __all__ = [
     "CalendarFeed",
     "IdempotencyKey",
+    "ImportRecord",
     "PersonalToken",
     "RefreshToken",
     "Reminder",

@@ -121,7 +121,8 @@ def delete_calendar_feed(feed_id: str, session: SessionDep, current_user: Curren
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-_CALENDAR_CONTENT = {
+# The iCalendar body, as the feeds and the `ics` export (routers.porting) document it.
+CALENDAR_CONTENT = {
     "text/calendar": {
         "schema": {"type": "string"},
         "example": "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tasks API//Calendar feed//EN\r\n"
@@ -135,7 +136,7 @@ _CALENDAR_CONTENT = {
     summary="Read a calendar feed",
     response_class=Response,
     responses=merge_responses(
-        {200: {"description": "The feed, as iCalendar (RFC 5545).", "content": _CALENDAR_CONTENT}},
+        {200: {"description": "The feed, as iCalendar (RFC 5545).", "content": CALENDAR_CONTENT}},
         not_modified_responses(200, weak=True),
         problem_responses(404, 422, 429),
     ),

@@ -17,6 +17,8 @@ Scope = Literal[
     "account:read",
     "webhooks:manage",
     "calendar:manage",
+    "export:read",
+    "import:write",
 ]
 MAX_LIFETIME_DAYS = 365
 
