@@ -40,6 +40,7 @@ from app.request_session import DatabaseSessionMiddleware
 from app.routers import (
     auth,
     batch,
+    changes,
     compat,
     docs,
     health,
@@ -82,6 +83,10 @@ TAGS = [
     {
         "name": "webhooks",
         "description": "Be told of changes: signed HTTP callbacks, and their deliveries.",
+    },
+    {
+        "name": "sync",
+        "description": "Stay in sync: the change feed and live events (Server-Sent Events).",
     },
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": compat.TAG, "description": compat.TAG_DESCRIPTION},
@@ -240,6 +245,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         trash,
         tokens,
         webhooks,
+        changes,
         health,
         docs,
         metrics,

@@ -224,6 +224,29 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     """How often an idle worker looks for due deliveries."""
 
+    tombstone_retention_days: int = Field(default=30, ge=1, le=3650)
+    """How long the change feed (`GET /api/v1/changes`) keeps its log, tombstones included.
+    A `since` cursor older than this is answered 410 Gone: the client starts again with a
+    snapshot. The purge removes log rows a day later than this."""
+    events_max_streams_per_user: int = Field(default=5, ge=1, le=1000)
+    """Open event streams (`GET /api/v1/events`) one user may hold in one server process;
+    one more is a 429 problem."""
+    events_max_streams: int = Field(default=2000, ge=1)
+    """Open event streams one server process holds at most, all users together; one more is
+    a 503 problem with `Retry-After`."""
+    events_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    """How often an idle event stream sends a comment, so proxies keep it open."""
+    events_recheck_seconds: float = Field(default=2.0, gt=0, le=60)
+    """How often an open event stream checks that its caller's session is still valid (a
+    logout-all or a password change closes the stream within this), and, as a backstop for
+    a lost notification, reads the feed."""
+    events_send_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    """A client that has not taken an event after this long is disconnected rather than
+    buffered for."""
+    events_poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    """SQLite (which has no notifications): how often one poller per process looks for new
+    changes to wake the streams of their users."""
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:

@@ -1,0 +1,399 @@
+"""The change feed: a snapshot of the user's tasks, lists and tags, then what changed since.
+
+The log (`changes`, migration 0016) is written by database triggers in the transaction of
+each change. A position in it is `(txid, seq)`; a cursor says "every change at or before this
+position has been handed out". On PostgreSQL a change is handed out only once its
+transaction id is below the reading statement's snapshot xmin (or is the reader's own): every
+transaction that could still commit a change ordered before it has ended, so a later read
+never finds one behind the cursor (specs/2-backend-api/research.md, "Change feed cursor").
+On SQLite writers take the one write lock for their whole transaction, so `seq` is already
+commit order (`txid` is 0).
+
+A page holds each object once, at its last change in the page, with its state as it is now
+(a task, list or tag) or a tombstone (gone, or a task in the trash). Reading the state later
+than the change is safe: anything changed since is in the log after the cursor too, so the
+client sees it again; replaying a page is harmless.
+
+Every query is scoped by user_id (and row-level security on PostgreSQL).
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
+from sqlmodel import Session, col
+
+from app.core.errors import ChangesGone, InvalidCursor
+from app.models import Change, Tag, TaskList
+from app.models.base import utcnow
+from app.models.task import TASKS
+from app.schemas.task import task_document
+from app.services.tasks import ShownTask, view_columns, view_of
+
+KINDS = ("list", "tag", "task")  # the snapshot's order: a task's list comes before it
+# Past every real sequence number: a position "after every change of transaction t".
+END_OF_TRANSACTION = 2**62
+_VERSION = 1
+_DELETED_AT = ShownTask._fields.index("deleted_at")
+
+
+class Position(NamedTuple):
+    txid: int
+    seq: int
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """What a client holds: where it is in the log, and, during a snapshot, where it is in
+    the snapshot (`snapshot` = (kind index, last id) or None once it is over)."""
+
+    position: Position
+    issued_at: datetime
+    snapshot: tuple[int, str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    changes: list[dict[str, Any]]
+    cursor: str
+    has_more: bool
+    reset: bool
+    # PostgreSQL: committed changes after the cursor wait for an older transaction to end;
+    # a live stream reads again shortly (services.events).
+    held_back: bool = False
+    # Each entry's own cursor (an event stream's SSE `id`s).
+    entry_cursors: tuple[str, ...] = ()
+
+
+def _user_tag(user_id: uuid.UUID) -> str:
+    return hashlib.sha256(user_id.bytes).hexdigest()[:12]
+
+
+def encode(cursor: Cursor, user_id: uuid.UUID) -> str:
+    data: dict[str, Any] = {
+        "v": _VERSION,
+        "u": _user_tag(user_id),
+        "p": list(cursor.position),
+        "at": int(cursor.issued_at.timestamp()),
+    }
+    if cursor.snapshot is not None:
+        data["s"] = list(cursor.snapshot)
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(
+    token: str, *, user_id: uuid.UUID, retention_days: int, now: datetime | None = None
+) -> Cursor:
+    """The cursor; InvalidCursor (400) for a malformed one or another user's, ChangesGone
+    (410) for one older than the retention."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(data, dict) or data.get("v") != _VERSION:
+            raise ValueError("not a feed cursor")
+        txid, seq = data["p"]
+        issued = data["at"]
+        snapshot = data.get("s")
+        if not all(type(value) is int and value >= 0 for value in (txid, seq, issued)):
+            raise ValueError("bad position")
+        if snapshot is not None:
+            kind, last = snapshot
+            if type(kind) is not int or not 0 <= kind < len(KINDS):
+                raise ValueError("bad snapshot kind")
+            if last is not None:
+                last = str(uuid.UUID(last))
+            snapshot = (kind, last)
+        issued_at = datetime.fromtimestamp(issued, UTC)
+    except (binascii.Error, ValueError, TypeError, KeyError, OverflowError, OSError) as exc:
+        raise InvalidCursor("The cursor is malformed; start again without `since`.") from exc
+    if data.get("u") != _user_tag(user_id):
+        raise InvalidCursor("The cursor was issued to someone else; start again without `since`.")
+    if issued_at < (now or utcnow()) - timedelta(days=retention_days):
+        raise ChangesGone
+    return Cursor(Position(txid, seq), issued_at, snapshot)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+# PostgreSQL: the reading statement's own snapshot decides what may be handed out.
+_XMIN = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", Integer)
+_OWN = literal_column("pg_current_xact_id_if_assigned()::text::bigint", Integer)
+
+
+def _released(dialect: str) -> ColumnElement[bool]:
+    if dialect != "postgresql":
+        return literal(True)
+    txid = col(Change.txid)
+    return or_(txid < _XMIN, txid == _OWN)
+
+
+def _after(position_param: str = "after") -> ColumnElement[bool]:
+    return tuple_(col(Change.txid), col(Change.seq)) > tuple_(
+        bindparam(f"{position_param}_txid", type_=Integer),
+        bindparam(f"{position_param}_seq", type_=Integer),
+    )
+
+
+@cache
+def _log_statement(dialect: str) -> Any:
+    return (
+        select(
+            col(Change.txid),
+            col(Change.seq),
+            col(Change.kind),
+            col(Change.object_id),
+            col(Change.op),
+            col(Change.changed_at),
+        )
+        .where(col(Change.user_id) == bindparam("user_id"), _after(), _released(dialect))
+        .order_by(col(Change.txid), col(Change.seq))
+        .limit(bindparam("page_limit"))
+    )
+
+
+@cache
+def _held_back_statement(dialect: str) -> Any:
+    released = _released(dialect)
+    return select(
+        select(col(Change.seq))
+        .where(col(Change.user_id) == bindparam("user_id"), _after(), ~released)
+        .exists()
+    )
+
+
+def head(*, session: Session, user_id: uuid.UUID) -> Position:
+    """The position after every change handed out now: where a stream that wants only what
+    happens from now on starts."""
+    if _dialect(session) == "postgresql":
+        xmin = session.execute(select(_XMIN)).scalar_one()
+        return Position(int(xmin) - 1, END_OF_TRANSACTION)
+    last = session.execute(
+        select(func.max(col(Change.seq))).where(col(Change.user_id) == user_id)
+    ).scalar_one()
+    return Position(0, int(last or 0))
+
+
+def _lists(session: Session, user_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    rows = session.scalars(
+        select(TaskList).where(col(TaskList.user_id) == user_id, col(TaskList.id).in_(ids))
+    )
+    return {row.id: row for row in rows}
+
+
+def _tags(session: Session, user_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    rows = session.scalars(select(Tag).where(col(Tag.user_id) == user_id, col(Tag.id).in_(ids)))
+    return {row.id: row for row in rows}
+
+
+def _tasks(session: Session, user_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """Tasks by id, trashed ones too (they become tombstones)."""
+    rows = session.execute(
+        select(*view_columns(_dialect(session))).where(
+            TASKS.c.user_id == user_id, TASKS.c.id.in_(ids)
+        )
+    )
+    return {row[0]: row for row in rows}
+
+
+def list_document(row: TaskList) -> dict[str, Any]:
+    """A list as the feed shows it: ListPublic without its task counts, which change with
+    every task and are not changes of the list."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "color": row.color,
+        "position": row.position,
+        "archived": row.archived,
+        "inbox": row.inbox,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def tag_document(row: Tag) -> dict[str, Any]:
+    """A tag as the feed shows it: TagPublic without its task counts."""
+    return {"id": row.id, "name": row.name, "created_at": row.created_at}
+
+
+def _state(kind: str, value: Any) -> dict[str, Any]:
+    if kind == "task":
+        view = view_of(value)
+        return {
+            "type": "object",
+            "kind": kind,
+            "id": view.task.id,
+            "version": view.task.version,
+            "data": task_document(view.task, view.tags),
+        }
+    document = list_document(value) if kind == "list" else tag_document(value)
+    return {"type": "object", "kind": kind, "id": value.id, "version": None, "data": document}
+
+
+def _tombstone(kind: str, object_id: uuid.UUID, deleted_at: datetime) -> dict[str, Any]:
+    return {"type": "tombstone", "kind": kind, "id": object_id, "deleted_at": deleted_at}
+
+
+_LOADERS = {"list": _lists, "tag": _tags, "task": _tasks}
+
+
+def read_changes(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    after: Position,
+    limit: int,
+    check_held_back: bool = False,
+) -> tuple[list[dict[str, Any]], list[Position], list[str], bool, bool]:
+    """Up to `limit` log rows after `after`, as entries (one per object): (entries, each
+    entry's position, each entry's op, has_more, held_back)."""
+    dialect = _dialect(session)
+    rows = session.execute(
+        _log_statement(dialect),
+        {
+            "user_id": user_id,
+            "after_txid": after.txid,
+            "after_seq": after.seq,
+            "page_limit": limit + 1,
+        },
+    ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    # The last change of each object in the page, in log order; `created` wins over a
+    # later `updated` so a stream says task.created for a task it never saw.
+    last: dict[tuple[str, uuid.UUID], Any] = {}
+    created: set[tuple[str, uuid.UUID]] = set()
+    for row in rows:
+        key = (row.kind, row.object_id)
+        last.pop(key, None)
+        last[key] = row
+        if row.op == "created":
+            created.add(key)
+    states: dict[str, dict[uuid.UUID, Any]] = {}
+    for kind in KINDS:
+        ids = [object_id for (k, object_id) in last if k == kind]
+        states[kind] = _LOADERS[kind](session, user_id, ids) if ids else {}
+    entries: list[dict[str, Any]] = []
+    positions: list[Position] = []
+    ops: list[str] = []
+    for key, row in last.items():
+        kind, object_id = key
+        value = states[kind].get(object_id)
+        trashed_at = value[_DELETED_AT] if kind == "task" and value is not None else None
+        if value is None or trashed_at is not None:
+            entries.append(_tombstone(kind, object_id, trashed_at or row.changed_at))
+            ops.append("deleted")
+        else:
+            entries.append(_state(kind, value))
+            ops.append("created" if key in created else "updated")
+        positions.append(Position(row.txid, row.seq))
+    held_back = False
+    if check_held_back and not has_more and dialect == "postgresql":
+        end = positions[-1] if positions else after
+        held_back = bool(
+            session.execute(
+                _held_back_statement(dialect),
+                {"user_id": user_id, "after_txid": end.txid, "after_seq": end.seq},
+            ).scalar_one()
+        )
+    return entries, positions, ops, has_more, held_back
+
+
+def _snapshot_page(
+    session: Session, user_id: uuid.UUID, state: tuple[int, str | None], limit: int
+) -> tuple[list[dict[str, Any]], tuple[int, str | None] | None]:
+    """Up to `limit` live objects after `state` (kind index, last id); the next state, or
+    None when the snapshot is complete."""
+    kind_index, last_id = state
+    entries: list[dict[str, Any]] = []
+    while kind_index < len(KINDS):
+        kind = KINDS[kind_index]
+        room = limit - len(entries)
+        after = uuid.UUID(last_id) if last_id is not None else None
+        values = _snapshot_rows(session, user_id, kind, after, room + 1)
+        entries.extend(_state(kind, value) for value in values[:room])
+        if len(values) > room:
+            return entries, (kind_index, str(entries[-1]["id"]))
+        kind_index, last_id = kind_index + 1, None
+        if len(entries) == limit:
+            return entries, (kind_index, None) if kind_index < len(KINDS) else None
+    return entries, None
+
+
+def _snapshot_rows(
+    session: Session, user_id: uuid.UUID, kind: str, after: uuid.UUID | None, limit: int
+) -> list[Any]:
+    if kind == "task":
+        where = [TASKS.c.user_id == user_id, TASKS.c.deleted_at.is_(None)]
+        if after is not None:
+            where.append(TASKS.c.id > after)
+        statement = (
+            select(*view_columns(_dialect(session))).where(*where).order_by(TASKS.c.id).limit(limit)
+        )
+        return list(session.execute(statement).all())
+    model: Any = TaskList if kind == "list" else Tag
+    conditions = [col(model.user_id) == user_id]
+    if after is not None:
+        conditions.append(col(model.id) > after)
+    return list(
+        session.scalars(select(model).where(*conditions).order_by(col(model.id)).limit(limit))
+    )
+
+
+def changes_page(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    since: str | None,
+    limit: int,
+    retention_days: int,
+    check_held_back: bool = False,
+) -> Page:
+    """GET /changes: without `since` the first page of a snapshot; with it, the next page
+    (of the snapshot, or of the log once the snapshot is complete)."""
+    now = utcnow()
+    if since is None:
+        cursor = Cursor(head(session=session, user_id=user_id), now, (0, None))
+    else:
+        cursor = decode(since, user_id=user_id, retention_days=retention_days, now=now)
+    if cursor.snapshot is not None:
+        entries, state = _snapshot_page(session, user_id, cursor.snapshot, limit)
+        # The snapshot keeps the position of its first page: whatever changed while the
+        # client paged through it is in the log after that position.
+        next_cursor = Cursor(cursor.position, cursor.issued_at, state)
+        token = encode(next_cursor, user_id)
+        return Page(entries, token, state is not None, since is None)
+    entries, positions, _ops, has_more, held_back = read_changes(
+        session=session,
+        user_id=user_id,
+        after=cursor.position,
+        limit=limit,
+        check_held_back=check_held_back,
+    )
+    end = positions[-1] if positions else cursor.position
+    token = encode(Cursor(end, now), user_id)
+    return Page(entries, token, has_more, False, held_back)
+
+
+def stream_cursor(position: Position, user_id: uuid.UUID) -> str:
+    """The cursor of a position, issued now (an SSE event's id)."""
+    return encode(Cursor(position, utcnow()), user_id)

@@ -1,0 +1,260 @@
+"""GET /api/v1/changes: a snapshot, then every change since a cursor, from every write path."""
+
+import base64
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.jobs.purge_trash import purge_expired
+from app.models.base import utcnow
+from app.services import changes as change_service
+from tests.factories import Account, assert_problem, make_account, make_personal_token, make_task
+
+FEED = "/api/v1/changes"
+
+
+@pytest.fixture
+def owner(client: TestClient) -> Account:
+    return make_account(client)
+
+
+def pull(
+    client: TestClient, account: Account, since: str | None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Every page from `since` until has_more is false; returns the pages."""
+    pages = []
+    while True:
+        params: dict[str, Any] = {"limit": limit}
+        if since is not None:
+            params["since"] = since
+        response = client.get(FEED, params=params, headers=account.headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        pages.append(page)
+        since = page["cursor"]
+        if not page["has_more"]:
+            return pages
+
+
+class Replica:
+    """What a client keeps: every object by (kind, id), from a snapshot and the changes."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.cursor: str | None = None
+
+    def apply(self, page: dict[str, Any]) -> None:
+        if page["reset"]:
+            self.objects.clear()
+        for entry in page["changes"]:
+            key = (entry["kind"], entry["id"])
+            if entry["type"] == "tombstone":
+                self.objects.pop(key, None)
+            else:
+                self.objects[key] = entry["data"]
+        self.cursor = page["cursor"]
+
+    def sync(self, client: TestClient, account: Account) -> list[dict[str, Any]]:
+        """Pull until has_more is false. After a snapshot, go on with the changes made while
+        it was read: on PostgreSQL that is every change of a transaction still open when the
+        snapshot began, which in these tests (one transaction per test) is all of them."""
+        snapshot = self.cursor is None
+        pages = pull(client, account, self.cursor)
+        for page in pages:
+            self.apply(page)
+        if snapshot:
+            return self.sync(client, account)
+        return [entry for page in pages for entry in page["changes"]]
+
+
+def server_state(client: TestClient, account: Account) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every live task, list and tag as the other routes show them (feed fields only)."""
+    state: dict[tuple[str, str], dict[str, Any]] = {}
+    cursor = None
+    while True:
+        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/tasks", params=params, headers=account.headers).json()
+        for task in page["items"]:
+            state[("task", task["id"])] = task
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    for item in client.get("/api/v1/lists", headers=account.headers).json():
+        kept = {k: v for k, v in item.items() if k not in ("open_tasks", "total_tasks")}
+        state[("list", item["id"])] = kept
+    for tag in client.get("/api/v1/tags", headers=account.headers).json():
+        state[("tag", tag["id"])] = {k: tag[k] for k in ("id", "name", "created_at")}
+    return state
+
+
+def test_snapshot_then_changes_replays_the_server_state(client: TestClient, owner: Account) -> None:
+    replica = Replica()
+    first = make_task(client, owner, title="first", tags=["home"])
+    replica.sync(client, owner)
+    assert replica.objects == server_state(client, owner)
+    assert ("task", first["id"]) in replica.objects
+
+    second = make_task(client, owner, title="second", tags=["work"])
+    client.patch(f"/api/v1/tasks/{first['id']}", json={"title": "renamed"}, headers=owner.headers)
+    entries = replica.sync(client, owner)
+    assert {(e["kind"], e["id"]) for e in entries} >= {
+        ("task", second["id"]),
+        ("task", first["id"]),
+    }
+    assert replica.objects == server_state(client, owner)
+    assert replica.objects[("task", first["id"])]["title"] == "renamed"
+
+
+def test_snapshot_pages_in_small_pages(client: TestClient, owner: Account) -> None:
+    for i in range(5):
+        make_task(client, owner, title=f"t{i}", tags=[f"tag{i}"])
+    pages = pull(client, owner, None, limit=2)
+    assert len(pages) >= 6
+    assert pages[0]["reset"]
+    assert not any(page["reset"] for page in pages[1:])
+    replica = Replica()
+    for page in pages:
+        replica.apply(page)
+    assert replica.objects == server_state(client, owner)
+    kinds = [entry["kind"] for page in pages for entry in page["changes"]]
+    assert kinds == sorted(kinds, key=change_service.KINDS.index)
+
+
+def test_delete_trash_restore_purge_give_tombstones_and_back(
+    client: TestClient, owner: Account, session: Session
+) -> None:
+    replica = Replica()
+    task = make_task(client, owner, title="doomed")
+    replica.sync(client, owner)
+    assert client.delete(f"/api/v1/tasks/{task['id']}", headers=owner.headers).status_code == 204
+    entries = replica.sync(client, owner)
+    assert [(e["type"], e["id"]) for e in entries] == [("tombstone", task["id"])]
+    assert ("task", task["id"]) not in replica.objects
+    restored = client.post(f"/api/v1/trash/{task['id']}/restore", headers=owner.headers)
+    assert restored.status_code == 200
+    entries = replica.sync(client, owner)
+    assert [(e["type"], e["id"], e["version"]) for e in entries] == [
+        ("object", task["id"], restored.json()["version"])
+    ]
+    assert client.delete(f"/api/v1/tasks/{task['id']}", headers=owner.headers).status_code == 204
+    replica.sync(client, owner)
+    purge_expired(session, retention_days=1, now=utcnow() + timedelta(days=2))
+    entries = replica.sync(client, owner)
+    assert [(e["type"], e["id"]) for e in entries] == [("tombstone", task["id"])]
+    assert replica.objects == server_state(client, owner)
+
+
+def test_every_write_path_reaches_the_feed(client: TestClient, owner: Account) -> None:
+    replica = Replica()
+    replica.sync(client, owner)
+    headers = owner.headers
+    # Hackathon II routes
+    compat = client.post(f"/api/{owner.id}/tasks", json={"title": "compat"}, headers=headers)
+    assert compat.status_code == 201, compat.text
+    compat_id = compat.json()["id"]
+    client.patch(f"/api/{owner.id}/tasks/{compat_id}/complete", headers=headers)
+    # batch
+    batch = client.post(
+        "/api/v1/tasks/batch",
+        json={
+            "operations": [
+                {"op": "create", "temp_id": "b", "task": {"title": "b", "tags": ["x"]}},
+                {"op": "complete", "id": "b"},
+            ]
+        },
+        headers=headers,
+    )
+    assert batch.status_code == 200, batch.text
+    replica.sync(client, owner)
+    assert replica.objects == server_state(client, owner)
+    # a tag rename renames it on its tasks
+    tag = next(t for t in client.get("/api/v1/tags", headers=headers).json() if t["name"] == "x")
+    assert (
+        client.patch(f"/api/v1/tags/{tag['id']}", json={"name": "y"}, headers=headers).status_code
+        == 200
+    )
+    entries = replica.sync(client, owner)
+    assert {e["kind"] for e in entries} == {"tag", "task"}
+    assert replica.objects == server_state(client, owner)
+    # a list with a task, deleted (its tasks go to the trash or move)
+    made = client.post("/api/v1/lists", json={"name": "errands"}, headers=headers).json()
+    make_task(client, owner, title="in list", list_id=made["id"])
+    replica.sync(client, owner)
+    path = f"/api/v1/lists/{made['id']}"
+    deleted = client.delete(path, params={"tasks": "trash"}, headers=headers)
+    assert deleted.status_code == 204, deleted.text
+    entries = replica.sync(client, owner)
+    assert ("tombstone", "list", made["id"]) in {(e["type"], e["kind"], e["id"]) for e in entries}
+    assert replica.objects == server_state(client, owner)
+    # a tag deleted, and the trash emptied
+    assert client.delete(f"/api/v1/tags/{tag['id']}", headers=headers).status_code == 204
+    assert client.delete("/api/v1/trash", headers=headers).status_code == 204
+    replica.sync(client, owner)
+    assert replica.objects == server_state(client, owner)
+
+
+def test_no_change_no_entries_and_the_same_cursor_works_again(
+    client: TestClient, owner: Account
+) -> None:
+    pages = pull(client, owner, None)
+    cursor = pages[-1]["cursor"]
+    make_task(client, owner, title="one")
+    again = pull(client, owner, cursor)
+    assert sum(len(p["changes"]) for p in again) >= 1
+    assert pull(client, owner, cursor)[0]["changes"] == again[0]["changes"]
+    assert pull(client, owner, again[-1]["cursor"])[0]["changes"] == []
+
+
+def test_another_users_changes_never_show(client: TestClient, owner: Account) -> None:
+    other = make_account(client)
+    make_task(client, other, title="not yours")
+    entries = [e for p in pull(client, owner, None) for e in p["changes"]]
+    cursor = pull(client, owner, None)[-1]["cursor"]
+    make_task(client, other, title="still not yours")
+    entries += [e for p in pull(client, owner, cursor) for e in p["changes"]]
+    assert not any(e["kind"] == "task" for e in entries)
+
+
+def _forge(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_malformed_or_foreign_cursor_is_400(client: TestClient, owner: Account) -> None:
+    other = make_account(client)
+    foreign = pull(client, other, None)[-1]["cursor"]
+    problem = assert_problem(
+        client.get(FEED, params={"since": foreign}, headers=owner.headers), 400
+    )
+    assert problem["type"] == "/problems/invalid-cursor"
+    for bad in ("bm90LWpzb24", _forge({"v": 1, "p": [-1, 2], "at": 0}), _forge([1, 2]), "x"):
+        problem = assert_problem(
+            client.get(FEED, params={"since": bad}, headers=owner.headers), 400
+        )
+        assert problem["type"] == "/problems/invalid-cursor"
+
+
+def test_cursor_older_than_retention_is_410(client: TestClient, owner: Account) -> None:
+    old = change_service.Cursor(change_service.Position(0, 0), utcnow() - timedelta(days=31))
+    token = change_service.encode(old, uuid.UUID(owner.id))
+    problem = assert_problem(client.get(FEED, params={"since": token}, headers=owner.headers), 410)
+    assert problem["type"] == "/problems/changes-gone"
+
+
+def test_anonymous_is_401(client: TestClient) -> None:
+    assert_problem(client.get(FEED), 401)
+
+
+def test_personal_token_needs_every_read_scope(client: TestClient, owner: Account) -> None:
+    partial = make_personal_token(client, owner, scopes=["tasks:read"])["token"]
+    assert_problem(client.get(FEED, headers={"Authorization": f"Bearer {partial}"}), 403)
+    full = make_personal_token(client, owner, scopes=["tasks:read", "lists:read", "tags:read"])[
+        "token"
+    ]
+    response = client.get(FEED, headers={"Authorization": f"Bearer {full}"})
+    assert response.status_code == 200, response.text
