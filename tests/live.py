@@ -60,7 +60,8 @@ def server_env(
     env = {
         key: value
         for key, value in os.environ.items()
-        if key in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT"}
+        # PYTHONPATH: a worktree's tests run its own code in the server too.
+        if key in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "PYTHONPATH"}
     }
     env.update(
         {

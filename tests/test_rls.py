@@ -273,7 +273,7 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
                     "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', 'lists',"
                     " 'idempotency_keys', 'reminders', 'task_completions', 'webhooks',"
-                    " 'webhook_deliveries', 'webhook_attempts', 'personal_tokens')"
+                    " 'webhook_deliveries', 'webhook_attempts', 'personal_tokens', 'changes')"
                 )
             ).all()
             policies = {
@@ -635,3 +635,41 @@ def test_personal_tokens_work_and_stay_private_under_rls(rls_client: TestClient)
     )
     assert changed.status_code == 204
     assert_problem(client.get("/api/v1/tasks", headers=bearer(other["token"])), 401)
+
+
+def test_the_change_feed_and_its_purge_work_under_rls(
+    rls_database: RlsDatabase, rls_client: TestClient
+) -> None:
+    from datetime import timedelta
+
+    from app.database import create_db_engine
+    from app.jobs.purge_changes import purge_old_changes
+    from app.models.base import utcnow
+
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    mine = make_task(client, alice, title="alice's")
+    theirs = make_task(client, bob, title="bob's")
+    assert client.delete(f"/api/v1/tasks/{theirs['id']}", headers=bob.headers).status_code == 204
+    seen = {
+        entry["id"]
+        for entry in client.get("/api/v1/changes", headers=alice.headers).json()["changes"]
+    }
+    assert mine["id"] in seen
+    assert theirs["id"] not in seen
+    engine = create_db_engine(make_settings(rls_database.app_url, Path("/nonexistent")))
+    try:
+        # As the app's role, with no user bound: no one's log rows are visible.
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM changes")).scalar() == 0
+        settings = make_settings(rls_database.app_url, Path("/nonexistent"))
+        assert purge_old_changes(engine, settings) == 0
+        assert purge_old_changes(engine, settings, now=utcnow() + timedelta(days=32)) >= 4
+    finally:
+        engine.dispose()
+    owner = create_engine(rls_database.owner_url)
+    try:
+        with owner.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM changes")).scalar() == 0
+    finally:
+        owner.dispose()

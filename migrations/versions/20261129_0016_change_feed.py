@@ -44,10 +44,12 @@ def upgrade() -> None:
     op.create_table(
         "changes",
         # AUTOINCREMENT on SQLite: a sequence number is never reused, even after the purge
-        # has emptied the table.
+        # has emptied the table. An identity column on PostgreSQL: the triggers insert as
+        # whichever role writes, and an identity's sequence needs no grant of its own.
         sa.Column(
             "seq",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.Identity(),
             primary_key=True,
             autoincrement=True,
         ),

@@ -14,82 +14,12 @@ from app.jobs.purge_trash import purge_expired
 from app.models.base import utcnow
 from app.services import changes as change_service
 from tests.factories import Account, assert_problem, make_account, make_personal_token, make_task
-
-FEED = "/api/v1/changes"
+from tests.feed_support import FEED, Replica, pull, server_state
 
 
 @pytest.fixture
 def owner(client: TestClient) -> Account:
     return make_account(client)
-
-
-def pull(
-    client: TestClient, account: Account, since: str | None, limit: int = 100
-) -> list[dict[str, Any]]:
-    """Every page from `since` until has_more is false; returns the pages."""
-    pages = []
-    while True:
-        params: dict[str, Any] = {"limit": limit}
-        if since is not None:
-            params["since"] = since
-        response = client.get(FEED, params=params, headers=account.headers)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        pages.append(page)
-        since = page["cursor"]
-        if not page["has_more"]:
-            return pages
-
-
-class Replica:
-    """What a client keeps: every object by (kind, id), from a snapshot and the changes."""
-
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
-        self.cursor: str | None = None
-
-    def apply(self, page: dict[str, Any]) -> None:
-        if page["reset"]:
-            self.objects.clear()
-        for entry in page["changes"]:
-            key = (entry["kind"], entry["id"])
-            if entry["type"] == "tombstone":
-                self.objects.pop(key, None)
-            else:
-                self.objects[key] = entry["data"]
-        self.cursor = page["cursor"]
-
-    def sync(self, client: TestClient, account: Account) -> list[dict[str, Any]]:
-        """Pull until has_more is false. After a snapshot, go on with the changes made while
-        it was read: on PostgreSQL that is every change of a transaction still open when the
-        snapshot began, which in these tests (one transaction per test) is all of them."""
-        snapshot = self.cursor is None
-        pages = pull(client, account, self.cursor)
-        for page in pages:
-            self.apply(page)
-        if snapshot:
-            return self.sync(client, account)
-        return [entry for page in pages for entry in page["changes"]]
-
-
-def server_state(client: TestClient, account: Account) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every live task, list and tag as the other routes show them (feed fields only)."""
-    state: dict[tuple[str, str], dict[str, Any]] = {}
-    cursor = None
-    while True:
-        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
-        page = client.get("/api/v1/tasks", params=params, headers=account.headers).json()
-        for task in page["items"]:
-            state[("task", task["id"])] = task
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    for item in client.get("/api/v1/lists", headers=account.headers).json():
-        kept = {k: v for k, v in item.items() if k not in ("open_tasks", "total_tasks")}
-        state[("list", item["id"])] = kept
-    for tag in client.get("/api/v1/tags", headers=account.headers).json():
-        state[("tag", tag["id"])] = {k: tag[k] for k in ("id", "name", "created_at")}
-    return state
 
 
 def test_snapshot_then_changes_replays_the_server_state(client: TestClient, owner: Account) -> None:

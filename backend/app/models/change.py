@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Identity, Index, Integer, String
 from sqlmodel import Column, Field, SQLModel, Uuid
 
 from app.models.base import UTCDateTime
@@ -29,7 +29,10 @@ class Change(SQLModel, table=True):
     seq: int | None = Field(
         default=None,
         sa_column=Column(
-            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+            BigInteger().with_variant(Integer(), "sqlite"),
+            Identity(),
+            primary_key=True,
+            autoincrement=True,
         ),
     )
     user_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))

@@ -31,6 +31,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     bindparam,
+    delete,
     func,
     literal,
     literal_column,
@@ -45,6 +46,7 @@ from app.models import Change, Tag, TaskList
 from app.models.base import utcnow
 from app.models.task import TASKS
 from app.schemas.task import task_document
+from app.services.idempotency import PURGE_SETTING
 from app.services.tasks import ShownTask, view_columns, view_of
 
 KINDS = ("list", "tag", "task")  # the snapshot's order: a task's list comes before it
@@ -397,3 +399,19 @@ def changes_page(
 def stream_cursor(position: Position, user_id: uuid.UUID) -> str:
     """The cursor of a position, issued now (an SSE event's id)."""
     return encode(Cursor(position, utcnow()), user_id)
+
+
+def purge_before(now: datetime, retention_days: int) -> datetime:
+    """Log rows older than this go: the retention plus a day, so a cursor still accepted
+    (issued within the retention) never needs a row the purge took."""
+    return now - timedelta(days=retention_days + 1)
+
+
+def purge_old_changes(*, session: Session, before: datetime) -> int:
+    """Delete every user's log rows written before `before`, in one transaction; how many."""
+    with session.begin():
+        if _dialect(session) == "postgresql":
+            # Row-level security lets the purge see old rows only, and only with this set.
+            session.execute(select(func.set_config(PURGE_SETTING, before.isoformat(), True)))
+        result = session.execute(delete(Change).where(col(Change.changed_at) < before))
+    return int(getattr(result, "rowcount", 0) or 0)
