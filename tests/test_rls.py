@@ -273,7 +273,8 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
                     "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
                     "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', 'lists',"
                     " 'idempotency_keys', 'reminders', 'task_completions', 'webhooks',"
-                    " 'webhook_deliveries', 'webhook_attempts', 'personal_tokens', 'changes')"
+                    " 'webhook_deliveries', 'webhook_attempts', 'personal_tokens', 'changes',"
+                    " 'event_tickets')"
                 )
             ).all()
             policies = {

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import migrate, notifications, observability
+from app import live_updates, migrate, notifications, observability
 from app.authenticator import Authenticator
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
@@ -24,6 +24,7 @@ from app.core.provider_tokens import ProviderVerifier
 from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
 from app.core.ssrf import system_resolver
+from app.core.stream_hub import StreamHub
 from app.database import create_db_engine, rls_bypass_reason, session_engines
 from app.jobs.runner import JobRunner, server_jobs
 from app.jobs.webhook_delivery import DeliveryWorker
@@ -43,6 +44,7 @@ from app.routers import (
     changes,
     compat,
     docs,
+    events,
     health,
     lists,
     metrics,
@@ -153,9 +155,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         jwks = verifier.jwks if verifier is not None else None
         if jwks is not None and not await anyio.to_thread.run_sync(jwks.refresh):
             logger.warning("provider keys unavailable at start-up: %s", jwks.url)
-        listener = account_listener(settings, authenticator)
+        listener = account_listener(settings, authenticator, hub)
         if listener is not None:
             listener.start()
+        poller = None
+        if settings.is_sqlite:
+            poller = asyncio.create_task(
+                live_updates.poll_sqlite(engine, hub, settings.events_poll_seconds)
+            )
         # Purges (issue 16, 17) and reminders (issue 19, unless REMINDER_SCHEDULER_ENABLED=false:
         # `tasks-api worker` runs them apart); webhook deliveries (issue 21, unless
         # WEBHOOK_WORKER_ENABLED=false).
@@ -168,6 +175,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             worker.start()
         async with mcp_running():
             yield
+        hub.close_all()
+        if poller is not None:
+            poller.cancel()
         if worker is not None:
             worker.stop()
         await anyio.to_thread.run_sync(jobs.stop)
@@ -203,6 +213,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.rate_limiter = RateLimiter(settings)
     authenticator = Authenticator(settings, verifier)
     app.state.authenticator = authenticator
+    hub = StreamHub(
+        max_per_user=settings.events_max_streams_per_user,
+        max_streams=settings.events_max_streams,
+    )
+    app.state.stream_hub = hub
 
     install_error_handlers(app)
     # Each add_middleware wraps the previous ones: the last added runs first.
@@ -246,6 +261,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         tokens,
         webhooks,
         changes,
+        events,
         health,
         docs,
         metrics,
@@ -268,11 +284,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 def account_listener(
-    settings: Settings, authenticator: Authenticator
+    settings: Settings, authenticator: Authenticator, hub: StreamHub | None = None
 ) -> notifications.Listener | None:
     """On PostgreSQL, a listener that makes every account change reach this process's
-    authentication cache (see core.callers), and every webhook change its outbox cache
-    (services.outbox.SUBSCRIBERS); None where notifications cannot arrive."""
+    authentication cache (see core.callers), every webhook change its outbox cache
+    (services.outbox.SUBSCRIBERS), and every change of tasks, lists and tags the event
+    streams of its user (app.live_updates); None where notifications cannot arrive."""
     url = settings.database_listen_url or settings.database_url
     if settings.is_sqlite:
         return None
@@ -286,14 +303,17 @@ def account_listener(
 
     def forget(payload: str) -> None:
         callers.forget(uuid.UUID(payload))
+        if hub is not None:
+            hub.notify_payload(payload, recheck=True)
 
     def forget_webhooks(payload: str) -> None:
         SUBSCRIBERS.forget(uuid.UUID(payload))
 
+    handlers = {notifications.ACCOUNTS_CHANNEL: forget, WEBHOOKS_CHANNEL: forget_webhooks}
+    if hub is not None:
+        handlers[live_updates.CHANGES_CHANNEL] = hub.notify_payload
     return notifications.Listener(
-        notifications.listen_dsn(url),
-        {notifications.ACCOUNTS_CHANNEL: forget, WEBHOOKS_CHANNEL: forget_webhooks},
-        on_connected=callers.set_notified,
+        notifications.listen_dsn(url), handlers, on_connected=callers.set_notified
     )
 
 

@@ -34,6 +34,8 @@ depends_on: str | Sequence[str] | None = None
 CHANNEL = "tasks_api_changes"
 CURRENT_USER = "NULLIF(current_setting('app.user_id', true), '')::uuid"
 PURGE_BEFORE = "NULLIF(current_setting('app.purge_before', true), '')::timestamptz"
+# The hash of a token the request presents (database.bind_session_to_refresh_token).
+PRESENTED_HASH = "NULLIF(current_setting('app.refresh_token_hash', true), '')"
 # table -> kind
 WATCHED = {"tasks": "task", "lists": "list", "tags": "tag"}
 # SQLite: the text SQLAlchemy stores a UTC DateTime as.
@@ -66,6 +68,24 @@ def upgrade() -> None:
     op.create_index("ix_changes_user_id_txid_seq", "changes", ["user_id", "txid", "seq"])
     # The purge of rows older than the retention.
     op.create_index("ix_changes_changed_at", "changes", ["changed_at"])
+    # Single-use tickets for GET /api/v1/events?ticket= (EventSource sends no header): only
+    # the SHA-256 of the ticket is kept, with what the stream must check again later.
+    op.create_table(
+        "event_tickets",
+        sa.Column("ticket_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("token_version", sa.Integer(), nullable=False),
+        sa.Column("personal_token_id", sa.Uuid(), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_event_tickets_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("ticket_hash", name=op.f("pk_event_tickets")),
+    )
+    op.create_index("ix_event_tickets_expires_at", "event_tickets", ["expires_at"])
     if op.get_bind().dialect.name == "postgresql":
         _postgresql_upgrade()
     else:
@@ -124,6 +144,17 @@ def _postgresql_upgrade() -> None:
     op.execute(f"CREATE POLICY {table}_owner ON {table} USING ({owner}) WITH CHECK ({owner})")
     op.execute(f"CREATE POLICY {table}_purge_read ON {table} FOR SELECT USING ({expired})")
     op.execute(f"CREATE POLICY {table}_purge ON {table} FOR DELETE USING ({expired})")
+    table = "event_tickets"
+    # Redeeming a ticket, before its user is known: the one row whose hash the request holds.
+    presented = f"ticket_hash = {PRESENTED_HASH}"
+    expired = f"expires_at < {PURGE_BEFORE}"
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY {table}_owner ON {table} USING ({owner}) WITH CHECK ({owner})")
+    op.execute(f"CREATE POLICY {table}_redeem_read ON {table} FOR SELECT USING ({presented})")
+    op.execute(f"CREATE POLICY {table}_redeem ON {table} FOR DELETE USING ({presented})")
+    op.execute(f"CREATE POLICY {table}_purge_read ON {table} FOR SELECT USING ({expired})")
+    op.execute(f"CREATE POLICY {table}_purge ON {table} FOR DELETE USING ({expired})")
 
 
 def _sqlite_upgrade() -> None:
@@ -158,6 +189,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for policy in ("purge", "purge_read", "owner"):
             op.execute(f"DROP POLICY IF EXISTS changes_{policy} ON changes")
+        for policy in ("purge", "purge_read", "redeem", "redeem_read", "owner"):
+            op.execute(f"DROP POLICY IF EXISTS event_tickets_{policy} ON event_tickets")
         for table in WATCHED:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_record_update ON {table}")
             op.execute(f"DROP TRIGGER IF EXISTS {table}_record_insert_delete ON {table}")
@@ -166,6 +199,8 @@ def downgrade() -> None:
         for table in WATCHED:
             for action in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_record_{action}")
+    op.drop_index("ix_event_tickets_expires_at", table_name="event_tickets")
+    op.drop_table("event_tickets")
     op.drop_index("ix_changes_changed_at", table_name="changes")
     op.drop_index("ix_changes_user_id_txid_seq", table_name="changes")
     op.drop_table("changes")

@@ -1,7 +1,7 @@
 """Table models. Importing this package registers every table on SQLModel.metadata."""
 
 from app.models.base import UTCDateTime
-from app.models.change import Change
+from app.models.change import Change, EventTicket
 from app.models.idempotency import IdempotencyKey
 from app.models.personal_token import PersonalToken
 from app.models.reminder import Reminder, TaskCompletion
@@ -14,6 +14,7 @@ from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Change",
+    "EventTicket",
     "IdempotencyKey",
     "PersonalToken",
     "RefreshToken",

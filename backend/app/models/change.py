@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Identity, Index, Integer, String
-from sqlmodel import Column, Field, SQLModel, Uuid
+from sqlmodel import Column, Field, ForeignKey, SQLModel, Uuid
 
 from app.models.base import UTCDateTime
 
@@ -44,3 +44,21 @@ class Change(SQLModel, table=True):
     # PostgreSQL: the writing transaction's pg_current_xact_id(); SQLite: 0.
     txid: int = Field(sa_column=Column(BigInteger, nullable=False))
     changed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class EventTicket(SQLModel, table=True):
+    """A single-use ticket for `GET /api/v1/events?ticket=` (a browser's EventSource cannot
+    send an Authorization header), valid 60 seconds. Only its SHA-256 is kept, with what the
+    stream checks again while it is open: the account's token_version when it was issued and
+    the personal token it was issued with, if any."""
+
+    __tablename__ = "event_tickets"
+    __table_args__ = (Index("ix_event_tickets_expires_at", "expires_at"),)
+
+    ticket_hash: str = Field(max_length=64, primary_key=True)
+    user_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    token_version: int
+    personal_token_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -415,3 +415,15 @@ def purge_old_changes(*, session: Session, before: datetime) -> int:
             session.execute(select(func.set_config(PURGE_SETTING, before.isoformat(), True)))
         result = session.execute(delete(Change).where(col(Change.changed_at) < before))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def new_change_owners(*, session: Session, after_seq: int) -> tuple[int, list[uuid.UUID]]:
+    """SQLite's poller (no row-level security there): the last sequence number, and whose
+    changes came after `after_seq`."""
+    last = session.execute(select(func.max(col(Change.seq)))).scalar_one() or 0
+    if last <= after_seq:
+        return int(last), []
+    owners = session.scalars(
+        select(col(Change.user_id)).where(col(Change.seq) > after_seq).distinct()
+    ).all()
+    return int(last), list(owners)

@@ -1,0 +1,230 @@
+"""GET /api/v1/events: live changes as Server-Sent Events; POST /api/v1/events/ticket.
+
+A thin adapter over the change feed (services.changes): a stream is a cursor that reads the
+feed whenever the process's StreamHub (core.stream_hub) says its user changed something, and
+renders each entry as an event whose `id` is the feed cursor after it. Reconnecting with
+`Last-Event-ID` therefore replays exactly what was missed, from the feed, then goes live.
+Between notifications it reads anyway every EVENTS_RECHECK_SECONDS (a lost notification costs
+latency, never an event) and checks that the caller's session still stands.
+"""
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+
+from app.authenticator import Authenticator
+from app.core.config import Settings
+from app.core.stream_hub import StreamHub, Subscription
+from app.database import bind_session_to_user
+from app.dependencies import CurrentUser, SessionDep, SettingsDep, authorize_user, end_transaction
+from app.routers.changes import READ_ALL
+from app.routers.tasks import json_response
+from app.schemas.change import EventTicket, FeedCursor
+from app.schemas.common import opaque, problem_responses
+from app.services import changes as change_service
+from app.services import event_tickets as ticket_service
+from app.services.event_tickets import StreamCredential
+
+router = APIRouter(prefix="/api/v1/events", tags=["sync"], responses=problem_responses(503))
+
+# A page of the feed per read; a stream that is behind reads again at once.
+READ_LIMIT = 100
+# PostgreSQL: how soon to read again when committed changes wait for an older transaction.
+HELD_BACK_RETRY_SECONDS = 0.05
+Ticket = Annotated[str, opaque(128)]
+
+
+class EventStream(Response):
+    """For the OpenAPI document: the route answers `text/event-stream`."""
+
+    media_type = "text/event-stream"
+
+
+async def stream_credential(
+    request: Request,
+    session: SessionDep,
+    ticket: Annotated[
+        Ticket | None,
+        Query(description="A ticket from `POST /api/v1/events/ticket`, for EventSource."),
+    ] = None,
+) -> StreamCredential:
+    """The caller: by a single-use ticket, or by the Authorization header like any route."""
+    if ticket is not None:
+        credential: StreamCredential = await run_in_threadpool(
+            ticket_service.redeem_ticket, session=session, ticket=ticket
+        )
+        return credential
+    caller = await authorize_user(request, session)
+    return StreamCredential.of(caller)
+
+
+@router.post(
+    "/ticket",
+    summary="Get a ticket for an event stream",
+    response_model=EventTicket,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 429),
+    dependencies=READ_ALL,
+)
+def create_event_ticket(session: SessionDep, current_user: CurrentUser) -> Response:
+    """A single-use ticket, valid 60 seconds, for `GET /api/v1/events?ticket=...`: a
+    browser's EventSource cannot send an Authorization header."""
+    ticket = ticket_service.issue_ticket(session=session, caller=current_user)
+    body = {"ticket": ticket, "expires_in": ticket_service.TICKET_SECONDS}
+    return json_response(session, body, status.HTTP_201_CREATED)
+
+
+@router.get(
+    "",
+    summary="Receive your changes live (Server-Sent Events)",
+    response_class=EventStream,
+    responses={
+        200: {
+            "description": "A stream of events: `task.created`, `task.updated`, "
+            "`task.deleted`, `list.*`, `tag.*`; `data` is the change feed's entry, `id` the "
+            "feed cursor after it. A comment every EVENTS_HEARTBEAT_SECONDS.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(400, 401, 403, 410, 422, 429),
+    },
+    dependencies=READ_ALL,
+)
+async def stream_events(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credential: Annotated[StreamCredential, Depends(stream_credential)],
+    since: Annotated[
+        FeedCursor | None,
+        Query(description="Start after this feed cursor (like `Last-Event-ID`)."),
+    ] = None,
+    last_event_id: Annotated[
+        FeedCursor | None,
+        Header(description="Sent by EventSource on reconnect: replay from there."),
+    ] = None,
+) -> Response:
+    """Your changes as they happen. Without `Last-Event-ID` (or `since`) from now on; with
+    it, first what you missed since that event. Authenticate with the Authorization header
+    or a `ticket`. A logout-all or password change closes the stream."""
+    user_id = credential.user_id
+    resume = last_event_id or since
+    position = await run_in_threadpool(
+        _start, session, user_id, resume, settings.tombstone_retention_days
+    )
+    hub: StreamHub = request.app.state.stream_hub
+    subscription = hub.open(user_id)
+    stream = _events(request, hub, subscription, credential, position, settings)
+    return EventSourceResponse(
+        stream,
+        ping=settings.events_heartbeat_seconds,
+        send_timeout=settings.events_send_timeout_seconds,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        background=BackgroundTask(hub.close, subscription),
+    )
+
+
+def _start(
+    session: Session, user_id: uuid.UUID, resume: str | None, retention_days: int
+) -> change_service.Position:
+    try:
+        if resume is not None:
+            # A snapshot page's cursor too: the stream starts where that snapshot started.
+            cursor = change_service.decode(resume, user_id=user_id, retention_days=retention_days)
+            return cursor.position
+        bind_session_to_user(session, user_id)
+        return change_service.head(session=session, user_id=user_id)
+    finally:
+        end_transaction(session)
+
+
+class _Batch:
+    def __init__(self, events: list[ServerSentEvent], position: Any, more: bool, wait: bool):
+        self.events = events
+        self.position = position
+        self.has_more = more
+        self.held_back = wait
+
+
+def _read(
+    factory: Callable[[bool], Session], user_id: uuid.UUID, position: change_service.Position
+) -> _Batch:
+    session = factory(True)
+    try:
+        bind_session_to_user(session, user_id)
+        entries, positions, ops, has_more, held_back = change_service.read_changes(
+            session=session,
+            user_id=user_id,
+            after=position,
+            limit=READ_LIMIT,
+            check_held_back=True,
+        )
+    finally:
+        session.close()
+    events = [
+        ServerSentEvent(
+            data=orjson.dumps(entry, option=orjson.OPT_UTC_Z).decode(),
+            event=f"{entry['kind']}.{op}",
+            id=change_service.stream_cursor(at, user_id),
+        )
+        for entry, at, op in zip(entries, positions, ops, strict=True)
+    ]
+    return _Batch(events, positions[-1] if positions else position, has_more, held_back)
+
+
+def _still_valid(
+    factory: Callable[[bool], Session], authenticator: Authenticator, credential: StreamCredential
+) -> bool:
+    session = factory(True)
+    try:
+        known = authenticator.callers.get(credential.user_id)
+        return ticket_service.still_valid(session=session, credential=credential, caller=known)
+    finally:
+        session.close()
+
+
+async def _events(
+    request: Request,
+    hub: StreamHub,
+    subscription: Subscription,
+    credential: StreamCredential,
+    position: change_service.Position,
+    settings: Settings,
+) -> AsyncIterator[ServerSentEvent]:
+    factory = request.app.state.session_factory
+    authenticator: Authenticator = request.app.state.authenticator
+    recheck_every = settings.events_recheck_seconds
+    checked_at = time.monotonic()
+    try:
+        while not subscription.closed:
+            # Cleared before the read: a notification that arrives during it is not lost.
+            subscription.wake.clear()
+            batch = await run_in_threadpool(_read, factory, credential.user_id, position)
+            for event in batch.events:
+                yield event
+            position = batch.position
+            if batch.has_more:
+                continue
+            timeout = max(0.0, recheck_every - (time.monotonic() - checked_at))
+            if batch.held_back:
+                timeout = min(timeout, HELD_BACK_RETRY_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(subscription.wake.wait(), timeout)
+            if subscription.recheck or time.monotonic() - checked_at >= recheck_every:
+                subscription.recheck = False
+                checked_at = time.monotonic()
+                valid = await run_in_threadpool(_still_valid, factory, authenticator, credential)
+                if not valid:
+                    return
+    finally:
+        hub.close(subscription)
