@@ -218,6 +218,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         max_streams=settings.events_max_streams,
     )
     app.state.stream_hub = hub
+    observability.track_stream_hub(hub)
 
     install_error_handlers(app)
     # Each add_middleware wraps the previous ones: the last added runs first.
