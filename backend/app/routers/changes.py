@@ -12,8 +12,8 @@ from app.services import changes as change_service
 
 router = APIRouter(prefix="/api/v1/changes", tags=["sync"], responses=problem_responses(503))
 
-# The feed shows tasks, lists and tags: a personal token needs to read all three.
-READ_ALL = [require_scope("tasks:read"), require_scope("lists:read"), require_scope("tags:read")]
+# A personal token needs tasks:read, and sees lists and tags only with lists:read, tags:read.
+READ_FEED = [require_scope("tasks:read")]
 
 
 @router.get(
@@ -21,7 +21,7 @@ READ_ALL = [require_scope("tasks:read"), require_scope("lists:read"), require_sc
     summary="Get what changed since a cursor",
     response_model=ChangePage,
     responses=problem_responses(400, 401, 410, 422, 429),
-    dependencies=READ_ALL,
+    dependencies=READ_FEED,
 )
 def list_changes(
     session: SessionDep,
@@ -36,13 +36,15 @@ def list_changes(
     """Without `since`: a snapshot of your live tasks, lists and tags, a page at a time.
     With it: every one created or changed since (as it is now) and a tombstone for every
     one deleted, trashed or purged, oldest first. Keep calling with `cursor` while
-    `has_more`; a cursor older than TOMBSTONE_RETENTION_DAYS is 410: start again."""
+    `has_more`; a cursor older than TOMBSTONE_RETENTION_DAYS is 410: start again. A
+    personal access token sees lists with `lists:read` and tags with `tags:read` only."""
     page = change_service.changes_page(
         session=session,
         user_id=current_user.id,
         since=since,
         limit=limit,
         retention_days=settings.tombstone_retention_days,
+        kinds=change_service.readable_kinds(current_user.scopes),
     )
     body = {
         "changes": page.changes,

@@ -28,7 +28,7 @@ from app.core.config import Settings
 from app.core.stream_hub import StreamHub, Subscription
 from app.database import bind_session_to_user
 from app.dependencies import CurrentUser, SessionDep, SettingsDep, authorize_user, end_transaction
-from app.routers.changes import READ_ALL
+from app.routers.changes import READ_FEED
 from app.routers.tasks import json_response
 from app.schemas.change import EventTicket, FeedCursor
 from app.schemas.common import opaque, problem_responses
@@ -75,7 +75,7 @@ async def stream_credential(
     response_model=EventTicket,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(401, 403, 429),
-    dependencies=READ_ALL,
+    dependencies=READ_FEED,
 )
 def create_event_ticket(session: SessionDep, current_user: CurrentUser) -> Response:
     """A single-use ticket, valid 60 seconds, for `GET /api/v1/events?ticket=...`: a
@@ -98,7 +98,7 @@ def create_event_ticket(session: SessionDep, current_user: CurrentUser) -> Respo
         },
         **problem_responses(400, 401, 403, 410, 422, 429),
     },
-    dependencies=READ_ALL,
+    dependencies=READ_FEED,
 )
 async def stream_events(
     request: Request,
@@ -157,8 +157,11 @@ class _Batch:
 
 
 def _read(
-    factory: Callable[[bool], Session], user_id: uuid.UUID, position: change_service.Position
+    factory: Callable[[bool], Session],
+    credential: StreamCredential,
+    position: change_service.Position,
 ) -> _Batch:
+    user_id = credential.user_id
     session = factory(True)
     try:
         bind_session_to_user(session, user_id)
@@ -167,6 +170,7 @@ def _read(
             user_id=user_id,
             after=position,
             limit=READ_LIMIT,
+            kinds=credential.kinds,
             check_held_back=True,
         )
     finally:
@@ -209,7 +213,7 @@ async def _events(
         while not subscription.closed:
             # Cleared before the read: a notification that arrives during it is not lost.
             subscription.wake.clear()
-            batch = await run_in_threadpool(_read, factory, credential.user_id, position)
+            batch = await run_in_threadpool(_read, factory, credential, position)
             for event in batch.events:
                 yield event
             position = batch.position

@@ -50,6 +50,9 @@ from app.services.idempotency import PURGE_SETTING
 from app.services.tasks import ShownTask, view_columns, view_of
 
 KINDS = ("list", "tag", "task")  # the snapshot's order: a task's list comes before it
+ALL_KINDS = frozenset(KINDS)
+# The scope a personal access token needs to see each kind (the feed's route needs tasks:read).
+KIND_SCOPES = {"task": "tasks:read", "list": "lists:read", "tag": "tags:read"}
 # Past every real sequence number: a position "after every change of transaction t".
 END_OF_TRANSACTION = 2**62
 _VERSION = 1
@@ -157,7 +160,7 @@ def _after(position_param: str = "after") -> ColumnElement[bool]:
 
 
 @cache
-def _log_statement(dialect: str) -> Any:
+def _log_statement(dialect: str, kinds: frozenset[str]) -> Any:
     return (
         select(
             col(Change.txid),
@@ -167,7 +170,12 @@ def _log_statement(dialect: str) -> Any:
             col(Change.op),
             col(Change.changed_at),
         )
-        .where(col(Change.user_id) == bindparam("user_id"), _after(), _released(dialect))
+        .where(
+            col(Change.user_id) == bindparam("user_id"),
+            _after(),
+            _released(dialect),
+            *([] if kinds == ALL_KINDS else [col(Change.kind).in_(sorted(kinds))]),
+        )
         .order_by(col(Change.txid), col(Change.seq))
         .limit(bindparam("page_limit"))
     )
@@ -264,13 +272,14 @@ def read_changes(
     user_id: uuid.UUID,
     after: Position,
     limit: int,
+    kinds: frozenset[str] = ALL_KINDS,
     check_held_back: bool = False,
 ) -> tuple[list[dict[str, Any]], list[Position], list[str], bool, bool]:
     """Up to `limit` log rows after `after`, as entries (one per object): (entries, each
     entry's position, each entry's op, has_more, held_back)."""
     dialect = _dialect(session)
     rows = session.execute(
-        _log_statement(dialect),
+        _log_statement(dialect, kinds),
         {
             "user_id": user_id,
             "after_txid": after.txid,
@@ -321,7 +330,11 @@ def read_changes(
 
 
 def _snapshot_page(
-    session: Session, user_id: uuid.UUID, state: tuple[int, str | None], limit: int
+    session: Session,
+    user_id: uuid.UUID,
+    state: tuple[int, str | None],
+    limit: int,
+    kinds: frozenset[str],
 ) -> tuple[list[dict[str, Any]], tuple[int, str | None] | None]:
     """Up to `limit` live objects after `state` (kind index, last id); the next state, or
     None when the snapshot is complete."""
@@ -329,6 +342,9 @@ def _snapshot_page(
     entries: list[dict[str, Any]] = []
     while kind_index < len(KINDS):
         kind = KINDS[kind_index]
+        if kind not in kinds:
+            kind_index, last_id = kind_index + 1, None
+            continue
         room = limit - len(entries)
         after = uuid.UUID(last_id) if last_id is not None else None
         values = _snapshot_rows(session, user_id, kind, after, room + 1)
@@ -368,7 +384,7 @@ def changes_page(
     since: str | None,
     limit: int,
     retention_days: int,
-    check_held_back: bool = False,
+    kinds: frozenset[str] = ALL_KINDS,
 ) -> Page:
     """GET /changes: without `since` the first page of a snapshot; with it, the next page
     (of the snapshot, or of the log once the snapshot is complete)."""
@@ -378,7 +394,7 @@ def changes_page(
     else:
         cursor = decode(since, user_id=user_id, retention_days=retention_days, now=now)
     if cursor.snapshot is not None:
-        entries, state = _snapshot_page(session, user_id, cursor.snapshot, limit)
+        entries, state = _snapshot_page(session, user_id, cursor.snapshot, limit, kinds)
         # The snapshot keeps the position of its first page: whatever changed while the
         # client paged through it is in the log after that position.
         next_cursor = Cursor(cursor.position, cursor.issued_at, state)
@@ -389,11 +405,18 @@ def changes_page(
         user_id=user_id,
         after=cursor.position,
         limit=limit,
-        check_held_back=check_held_back,
+        kinds=kinds,
     )
     end = positions[-1] if positions else cursor.position
     token = encode(Cursor(end, now), user_id)
     return Page(entries, token, has_more, False, held_back)
+
+
+def readable_kinds(scopes: frozenset[str] | None) -> frozenset[str]:
+    """The kinds a caller sees: all for a login (None), else those its token's scopes read."""
+    if scopes is None:
+        return ALL_KINDS
+    return frozenset(kind for kind, scope in KIND_SCOPES.items() if scope in scopes)
 
 
 def stream_cursor(position: Position, user_id: uuid.UUID) -> str:

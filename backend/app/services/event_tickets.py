@@ -22,10 +22,12 @@ from sqlmodel import Session, col
 
 from app.core.callers import Caller
 from app.core.errors import InvalidTicket
+from app.core.scopes import parse_scopes
 from app.database import bind_session_to_refresh_token, bind_session_to_user
 from app.models import EventTicket, PersonalToken
 from app.models.base import utcnow
 from app.services import users as user_service
+from app.services.changes import ALL_KINDS, readable_kinds
 from app.services.idempotency import PURGE_SETTING
 
 TICKET_SECONDS = 60
@@ -38,10 +40,13 @@ class StreamCredential:
     user_id: uuid.UUID
     token_version: int
     personal_token_id: uuid.UUID | None
+    # What the stream shows (services.changes.readable_kinds of the token's scopes).
+    kinds: frozenset[str] = ALL_KINDS
 
     @classmethod
     def of(cls, caller: Caller) -> "StreamCredential":
-        return cls(caller.id, caller.token_version, caller.personal_token_id)
+        kinds = readable_kinds(caller.scopes)
+        return cls(caller.id, caller.token_version, caller.personal_token_id, kinds)
 
 
 def _hash(ticket: str) -> str:
@@ -86,7 +91,18 @@ def redeem_ticket(
     credential = StreamCredential(row.user_id, row.token_version, row.personal_token_id)
     if not still_valid(session=session, credential=credential, caller=None):
         raise InvalidTicket
-    return credential
+    if credential.personal_token_id is None:
+        return credential
+    bind_session_to_user(session, credential.user_id)
+    scopes = session.execute(
+        select(col(PersonalToken.scopes)).where(
+            col(PersonalToken.id) == credential.personal_token_id,
+            col(PersonalToken.user_id) == credential.user_id,
+        )
+    ).scalar_one()
+    session.rollback()
+    kinds = readable_kinds(parse_scopes(scopes))
+    return StreamCredential(row.user_id, row.token_version, row.personal_token_id, kinds)
 
 
 def still_valid(*, session: Session, credential: StreamCredential, caller: Caller | None) -> bool:
