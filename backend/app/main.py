@@ -116,6 +116,8 @@ ALLOWED_HEADERS = [
     "If-Match",
     "If-None-Match",
     "Idempotency-Key",
+    # Sent by EventSource when it reconnects to GET /api/v1/events.
+    "Last-Event-ID",
 ]
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
