@@ -37,6 +37,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlmodel import Session, col
@@ -140,16 +141,49 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-# PostgreSQL: the reading statement's own snapshot decides what may be handed out.
-_XMIN = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", Integer)
+# PostgreSQL: the first transaction id that may not be handed out yet (the "gate"). Every
+# transaction below it that could write this database's log has ended, and (read committed)
+# the next statement's snapshot, taken after this one, sees all its rows. It is the smallest
+# id among the transactions still running *in this database* (their id locks, by the
+# backends connected here), else the snapshot's xmax. Not `pg_snapshot_xmin` alone: that is
+# the oldest transaction of the whole server, and a long one in another database would hold
+# the feed back. A lock whose backend's database is unknown (a prepared transaction, a
+# backend newer than pg_stat_activity's view) counts as ours: later, never lost. The reading
+# transaction's own id counts too (tests write and read in one transaction).
+_GATE = text(
+    """
+    WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
+    SELECT least(pg_current_xact_id_if_assigned()::text::bigint, coalesce(
+        (
+            SELECT min(xip::text::bigint)
+            FROM snap, pg_snapshot_xip(snap.s) AS xip
+            WHERE xip::text::bigint % 4294967296 IN (
+                SELECT l.transactionid::text::bigint
+                FROM pg_locks AS l LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid
+                WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted
+                  AND (a.datid IS NULL OR a.datname = current_database())
+            )
+        ),
+        (SELECT pg_snapshot_xmax(s)::text::bigint FROM snap)
+    ))
+    """
+)
+# Rows of the reading transaction itself (only tests write and read in one transaction).
 _OWN = literal_column("pg_current_xact_id_if_assigned()::text::bigint", Integer)
+
+
+def _gate(session: Session) -> int | None:
+    """The gate on PostgreSQL (one statement before the read); None on SQLite."""
+    if _dialect(session) != "postgresql":
+        return None
+    return int(session.execute(_GATE).scalar_one())
 
 
 def _released(dialect: str) -> ColumnElement[bool]:
     if dialect != "postgresql":
         return literal(True)
     txid = col(Change.txid)
-    return or_(txid < _XMIN, txid == _OWN)
+    return or_(txid < bindparam("gate", type_=Integer), txid == _OWN)
 
 
 def _after(position_param: str = "after") -> ColumnElement[bool]:
@@ -194,9 +228,9 @@ def _held_back_statement(dialect: str) -> Any:
 def head(*, session: Session, user_id: uuid.UUID) -> Position:
     """The position after every change handed out now: where a stream that wants only what
     happens from now on starts."""
-    if _dialect(session) == "postgresql":
-        xmin = session.execute(select(_XMIN)).scalar_one()
-        return Position(int(xmin) - 1, END_OF_TRANSACTION)
+    gate = _gate(session)
+    if gate is not None:
+        return Position(gate - 1, END_OF_TRANSACTION)
     last = session.execute(
         select(func.max(col(Change.seq))).where(col(Change.user_id) == user_id)
     ).scalar_one()
@@ -278,6 +312,7 @@ def read_changes(
     """Up to `limit` log rows after `after`, as entries (one per object): (entries, each
     entry's position, each entry's op, has_more, held_back)."""
     dialect = _dialect(session)
+    gate = _gate(session)
     rows = session.execute(
         _log_statement(dialect, kinds),
         {
@@ -285,6 +320,7 @@ def read_changes(
             "after_txid": after.txid,
             "after_seq": after.seq,
             "page_limit": limit + 1,
+            "gate": gate,
         },
     ).all()
     has_more = len(rows) > limit
@@ -323,7 +359,7 @@ def read_changes(
         held_back = bool(
             session.execute(
                 _held_back_statement(dialect),
-                {"user_id": user_id, "after_txid": end.txid, "after_seq": end.seq},
+                {"user_id": user_id, "after_txid": end.txid, "after_seq": end.seq, "gate": gate},
             ).scalar_one()
         )
     return entries, positions, ops, has_more, held_back
