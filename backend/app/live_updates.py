@@ -45,7 +45,10 @@ async def poll_sqlite(engine: Engine, hub: StreamHub, interval: float) -> None:
         except Exception:
             logger.exception("change poller failed; streams fall back to their rechecks")
             continue
-        if last is not None:
-            for owner in owners:
-                hub.notify(owner)  # type: ignore[arg-type]
+        if last is None:
+            # Just started looking: a change made between a stream's first read and now was
+            # not seen by this poller, so every stream reads once (from its own cursor).
+            owners = list(hub.users())
+        for owner in owners:
+            hub.notify(owner)  # type: ignore[arg-type]
         last = found

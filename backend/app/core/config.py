@@ -238,8 +238,8 @@ class Settings(BaseSettings):
     """How often an idle event stream sends a comment, so proxies keep it open."""
     events_recheck_seconds: float = Field(default=2.0, gt=0, le=60)
     """How often an open event stream checks that its caller's session is still valid (a
-    logout-all or a password change closes the stream within this), and, as a backstop for
-    a lost notification, reads the feed."""
+    logout-all or a password change closes the stream within this; on PostgreSQL the change
+    notification closes it sooner). From memory when the process knows the account."""
     events_send_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     """A client that has not taken an event after this long is disconnected rather than
     buffered for."""

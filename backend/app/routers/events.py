@@ -4,8 +4,9 @@ A thin adapter over the change feed (services.changes): a stream is a cursor tha
 feed whenever the process's StreamHub (core.stream_hub) says its user changed something, and
 renders each entry as an event whose `id` is the feed cursor after it. Reconnecting with
 `Last-Event-ID` therefore replays exactly what was missed, from the feed, then goes live.
-Between notifications it reads anyway every EVENTS_RECHECK_SECONDS (a lost notification costs
-latency, never an event) and checks that the caller's session still stands.
+Between notifications it checks every EVENTS_RECHECK_SECONDS that the caller's session still
+stands (from memory when it can), and reads the feed every BACKSTOP_READ_SECONDS anyway (a lost
+notification costs latency, never an event).
 """
 
 import asyncio
@@ -42,6 +43,9 @@ router = APIRouter(prefix="/api/v1/events", tags=["sync"], responses=problem_res
 READ_LIMIT = 100
 # PostgreSQL: how soon to read again when committed changes wait for an older transaction.
 HELD_BACK_RETRY_SECONDS = 0.05
+# Without a notification, a stream reads the feed this often anyway (a lost notification costs
+# this much latency, never an event). Idle streams are otherwise free of queries.
+BACKSTOP_READ_SECONDS = 30.0
 Ticket = Annotated[str, opaque(128)]
 
 
@@ -208,27 +212,48 @@ async def _events(
     factory = request.app.state.session_factory
     authenticator: Authenticator = request.app.state.authenticator
     recheck_every = settings.events_recheck_seconds
-    checked_at = time.monotonic()
+    checked_at = read_at = time.monotonic()
+    must_read = True
     try:
         while not subscription.closed:
-            # Cleared before the read: a notification that arrives during it is not lost.
-            subscription.wake.clear()
-            batch = await run_in_threadpool(_read, factory, credential, position)
-            for event in batch.events:
-                yield event
-            position = batch.position
-            if batch.has_more:
-                continue
-            timeout = max(0.0, recheck_every - (time.monotonic() - checked_at))
+            if must_read:
+                # Cleared before the read: a notification that arrives during it is not lost.
+                subscription.wake.clear()
+                read_at = time.monotonic()
+                batch = await run_in_threadpool(_read, factory, credential, position)
+                for event in batch.events:
+                    yield event
+                position = batch.position
+                if batch.has_more:
+                    continue
+            now = time.monotonic()
+            timeout = max(0.0, recheck_every - (now - checked_at))
             if batch.held_back:
                 timeout = min(timeout, HELD_BACK_RETRY_SECONDS)
+            woken = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(subscription.wake.wait(), timeout)
-            if subscription.recheck or time.monotonic() - checked_at >= recheck_every:
+                woken = True
+            now = time.monotonic()
+            # Read when told to, when changes wait for an older transaction, and now and then
+            # in case a notification was lost (a listener reconnecting).
+            must_read = woken or batch.held_back or now - read_at >= BACKSTOP_READ_SECONDS
+            if subscription.recheck or now - checked_at >= recheck_every:
                 subscription.recheck = False
-                checked_at = time.monotonic()
-                valid = await run_in_threadpool(_still_valid, factory, authenticator, credential)
-                if not valid:
+                checked_at = now
+                if not await _still_valid_now(factory, authenticator, credential):
                     return
     finally:
         hub.close(subscription)
+
+
+async def _still_valid_now(
+    factory: Callable[[bool], Session], authenticator: Authenticator, credential: StreamCredential
+) -> bool:
+    """From memory when this process knows the account (kept fresh by notifications on
+    PostgreSQL, for a second on SQLite) and no personal token is involved; else a query."""
+    known = authenticator.callers.get(credential.user_id)
+    if known is not None and credential.personal_token_id is None:
+        return known.token_version == credential.token_version
+    valid: bool = await run_in_threadpool(_still_valid, factory, authenticator, credential)
+    return valid
