@@ -236,10 +236,11 @@ class Settings(BaseSettings):
     a 503 problem with `Retry-After`."""
     events_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
     """How often an idle event stream sends a comment, so proxies keep it open."""
-    events_recheck_seconds: float = Field(default=2.0, gt=0, le=60)
+    events_recheck_seconds: float = Field(default=5.0, gt=0, le=60)
     """How often an open event stream checks that its caller's session is still valid (a
-    logout-all or a password change closes the stream within this; on PostgreSQL the change
-    notification closes it sooner). From memory when the process knows the account."""
+    logout-all, a password change or a revoked token made through another process closes
+    the stream within this; through this one, or on PostgreSQL by its notification, at once).
+    From memory when the process knows the account."""
     events_send_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     """A client that has not taken an event after this long is disconnected rather than
     buffered for."""

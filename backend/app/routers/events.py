@@ -35,6 +35,7 @@ from app.schemas.change import EventTicket, FeedCursor
 from app.schemas.common import opaque, problem_responses
 from app.services import changes as change_service
 from app.services import event_tickets as ticket_service
+from app.services import users as user_service
 from app.services.event_tickets import StreamCredential
 
 router = APIRouter(prefix="/api/v1/events", tags=["sync"], responses=problem_responses(503))
@@ -193,10 +194,20 @@ def _read(
 def _still_valid(
     factory: Callable[[bool], Session], authenticator: Authenticator, credential: StreamCredential
 ) -> bool:
+    callers = authenticator.callers
+    generation = callers.generation
     session = factory(True)
     try:
-        known = authenticator.callers.get(credential.user_id)
-        return ticket_service.still_valid(session=session, credential=credential, caller=known)
+        bind_session_to_user(session, credential.user_id)
+        caller = callers.get(credential.user_id) or user_service.get_caller(
+            session=session, user_id=credential.user_id
+        )
+        if caller is not None:
+            # The user's other streams (and requests) check from memory next time.
+            callers.put(caller, generation)
+        return caller is not None and ticket_service.still_valid(
+            session=session, credential=credential, caller=caller
+        )
     finally:
         session.close()
 
