@@ -7,8 +7,9 @@ production), times the two statements every task create and patch run: an INSERT
 and an UPDATE of one (a new title and version), each in its own transaction with the
 transaction-local user setting, over one connection. Rounds alternate between the triggers
 enabled and disabled (`ALTER TABLE ... DISABLE TRIGGER`), each first in half of them, so both
-see the same machine and the same table sizes; the median round is reported. Python and HTTP are left out on purpose: the API adds the same
-milliseconds either way (benchmarks.inprocess measures those).
+see the same machine and the same table sizes; the median round is reported. Python and HTTP
+are left out on purpose: the API adds the same milliseconds either way (benchmarks.inprocess
+measures those).
 """
 
 import argparse
