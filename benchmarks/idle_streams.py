@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         name = f"tasks_api_bench_streams_{int(time.time())}"
         if args.postgresql:
             admin = create_engine(
-                "postgresql://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
+                "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
+                isolation_level="AUTOCOMMIT",
             )
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
