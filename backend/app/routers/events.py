@@ -99,7 +99,17 @@ def create_event_ticket(session: SessionDep, current_user: CurrentUser) -> Respo
             "description": "A stream of events: `task.created`, `task.updated`, "
             "`task.deleted`, `list.*`, `tag.*`; `data` is the change feed's entry, `id` the "
             "feed cursor after it. A comment every EVENTS_HEARTBEAT_SECONDS.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {
+                "text/event-stream": {
+                    "schema": {"type": "string"},
+                    "example": (
+                        "event: task.created\n"
+                        'data: {"type":"object","kind":"task",'
+                        '"id":"0b1e6a52-5a8e-4b8e-a0e4-2a7c1f6d9b10","version":1,"data":{}}\n'
+                        "id: eyJ2IjoxfQ\n\n: ping\n\n"
+                    ),
+                }
+            },
         },
         **problem_responses(400, 401, 403, 410, 422, 429),
     },
