@@ -197,3 +197,14 @@ def test_a_personal_token_sees_the_kinds_its_scopes_read(
     }
     lacking = make_personal_token(client, owner, scopes=["lists:read", "tags:read"])["token"]
     assert_problem(client.get(FEED, headers={"Authorization": f"Bearer {lacking}"}), 403)
+
+
+def test_a_recurring_completion_is_a_change(client: TestClient, owner: Account) -> None:
+    task = make_task(client, owner, title="water", due="2026-12-01", recurrence="FREQ=DAILY")
+    replica = Replica()
+    replica.sync(client, owner)
+    done = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=owner.headers)
+    assert done.status_code == 200, done.text
+    entries = replica.sync(client, owner)
+    assert [(e["id"], e["data"]["due"]) for e in entries] == [(task["id"], "2026-12-02")]
+    assert replica.objects == server_state(client, owner)
