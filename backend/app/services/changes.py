@@ -17,15 +17,11 @@ client sees it again; replaying a page is harmless.
 Every query is scoped by user_id (and row-level security on PostgreSQL).
 """
 
-import base64
-import binascii
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -42,37 +38,27 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from app.core.errors import ChangesGone, InvalidCursor
 from app.models import Change, Tag, TaskList
 from app.models.base import utcnow
 from app.models.task import TASKS
-from app.schemas.task import task_document
+from app.services.change_cursors import (
+    END_OF_TRANSACTION,
+    KINDS,
+    Cursor,
+    Position,
+    decode,
+    encode,
+    stream_cursor,
+)
+from app.services.change_documents import DELETED_AT, LOADERS, object_entry, tombstone_entry
 from app.services.idempotency import PURGE_SETTING
-from app.services.tasks import ShownTask, view_columns, view_of
+from app.services.tasks import view_columns
 
-KINDS = ("list", "tag", "task")  # the snapshot's order: a task's list comes before it
+__all__ = ["KINDS", "Cursor", "Position", "decode", "encode", "stream_cursor"]
+
 ALL_KINDS = frozenset(KINDS)
 # The scope a personal access token needs to see each kind (the feed's route needs tasks:read).
 KIND_SCOPES = {"task": "tasks:read", "list": "lists:read", "tag": "tags:read"}
-# Past every real sequence number: a position "after every change of transaction t".
-END_OF_TRANSACTION = 2**62
-_VERSION = 1
-_DELETED_AT = ShownTask._fields.index("deleted_at")
-
-
-class Position(NamedTuple):
-    txid: int
-    seq: int
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """What a client holds: where it is in the log, and, during a snapshot, where it is in
-    the snapshot (`snapshot` = (kind index, last id) or None once it is over)."""
-
-    position: Position
-    issued_at: datetime
-    snapshot: tuple[int, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,55 +72,6 @@ class Page:
     held_back: bool = False
     # Each entry's own cursor (an event stream's SSE `id`s).
     entry_cursors: tuple[str, ...] = ()
-
-
-def _user_tag(user_id: uuid.UUID) -> str:
-    return hashlib.sha256(user_id.bytes).hexdigest()[:12]
-
-
-def encode(cursor: Cursor, user_id: uuid.UUID) -> str:
-    data: dict[str, Any] = {
-        "v": _VERSION,
-        "u": _user_tag(user_id),
-        "p": list(cursor.position),
-        "at": int(cursor.issued_at.timestamp()),
-    }
-    if cursor.snapshot is not None:
-        data["s"] = list(cursor.snapshot)
-    raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode(
-    token: str, *, user_id: uuid.UUID, retention_days: int, now: datetime | None = None
-) -> Cursor:
-    """The cursor; InvalidCursor (400) for a malformed one or another user's, ChangesGone
-    (410) for one older than the retention."""
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(data, dict) or data.get("v") != _VERSION:
-            raise ValueError("not a feed cursor")
-        txid, seq = data["p"]
-        issued = data["at"]
-        snapshot = data.get("s")
-        if not all(type(value) is int and value >= 0 for value in (txid, seq, issued)):
-            raise ValueError("bad position")
-        if snapshot is not None:
-            kind, last = snapshot
-            if type(kind) is not int or not 0 <= kind < len(KINDS):
-                raise ValueError("bad snapshot kind")
-            if last is not None:
-                last = str(uuid.UUID(last))
-            snapshot = (kind, last)
-        issued_at = datetime.fromtimestamp(issued, UTC)
-    except (binascii.Error, ValueError, TypeError, KeyError, OverflowError, OSError) as exc:
-        raise InvalidCursor("The cursor is malformed; start again without `since`.") from exc
-    if data.get("u") != _user_tag(user_id):
-        raise InvalidCursor("The cursor was issued to someone else; start again without `since`.")
-    if issued_at < (now or utcnow()) - timedelta(days=retention_days):
-        raise ChangesGone
-    return Cursor(Position(txid, seq), issued_at, snapshot)
 
 
 def _dialect(session: Session) -> str:
@@ -237,69 +174,6 @@ def head(*, session: Session, user_id: uuid.UUID) -> Position:
     return Position(0, int(last or 0))
 
 
-def _lists(session: Session, user_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    rows = session.scalars(
-        select(TaskList).where(col(TaskList.user_id) == user_id, col(TaskList.id).in_(ids))
-    )
-    return {row.id: row for row in rows}
-
-
-def _tags(session: Session, user_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    rows = session.scalars(select(Tag).where(col(Tag.user_id) == user_id, col(Tag.id).in_(ids)))
-    return {row.id: row for row in rows}
-
-
-def _tasks(session: Session, user_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    """Tasks by id, trashed ones too (they become tombstones)."""
-    rows = session.execute(
-        select(*view_columns(_dialect(session))).where(
-            TASKS.c.user_id == user_id, TASKS.c.id.in_(ids)
-        )
-    )
-    return {row[0]: row for row in rows}
-
-
-def list_document(row: TaskList) -> dict[str, Any]:
-    """A list as the feed shows it: ListPublic without its task counts, which change with
-    every task and are not changes of the list."""
-    return {
-        "id": row.id,
-        "name": row.name,
-        "color": row.color,
-        "position": row.position,
-        "archived": row.archived,
-        "inbox": row.inbox,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
-
-
-def tag_document(row: Tag) -> dict[str, Any]:
-    """A tag as the feed shows it: TagPublic without its task counts."""
-    return {"id": row.id, "name": row.name, "created_at": row.created_at}
-
-
-def _state(kind: str, value: Any) -> dict[str, Any]:
-    if kind == "task":
-        view = view_of(value)
-        return {
-            "type": "object",
-            "kind": kind,
-            "id": view.task.id,
-            "version": view.task.version,
-            "data": task_document(view.task, view.tags),
-        }
-    document = list_document(value) if kind == "list" else tag_document(value)
-    return {"type": "object", "kind": kind, "id": value.id, "version": None, "data": document}
-
-
-def _tombstone(kind: str, object_id: uuid.UUID, deleted_at: datetime) -> dict[str, Any]:
-    return {"type": "tombstone", "kind": kind, "id": object_id, "deleted_at": deleted_at}
-
-
-_LOADERS = {"list": _lists, "tag": _tags, "task": _tasks}
-
-
 def read_changes(
     *,
     session: Session,
@@ -338,19 +212,19 @@ def read_changes(
     states: dict[str, dict[uuid.UUID, Any]] = {}
     for kind in KINDS:
         ids = [object_id for (k, object_id) in last if k == kind]
-        states[kind] = _LOADERS[kind](session, user_id, ids) if ids else {}
+        states[kind] = LOADERS[kind](session, user_id, ids) if ids else {}
     entries: list[dict[str, Any]] = []
     positions: list[Position] = []
     ops: list[str] = []
     for key, row in last.items():
         kind, object_id = key
         value = states[kind].get(object_id)
-        trashed_at = value[_DELETED_AT] if kind == "task" and value is not None else None
+        trashed_at = value[DELETED_AT] if kind == "task" and value is not None else None
         if value is None or trashed_at is not None:
-            entries.append(_tombstone(kind, object_id, trashed_at or row.changed_at))
+            entries.append(tombstone_entry(kind, object_id, trashed_at or row.changed_at))
             ops.append("deleted")
         else:
-            entries.append(_state(kind, value))
+            entries.append(object_entry(kind, value))
             ops.append("created" if key in created else "updated")
         positions.append(Position(row.txid, row.seq))
     held_back = False
@@ -384,7 +258,7 @@ def _snapshot_page(
         room = limit - len(entries)
         after = uuid.UUID(last_id) if last_id is not None else None
         values = _snapshot_rows(session, user_id, kind, after, room + 1)
-        entries.extend(_state(kind, value) for value in values[:room])
+        entries.extend(object_entry(kind, value) for value in values[:room])
         if len(values) > room:
             return entries, (kind_index, str(entries[-1]["id"]))
         kind_index, last_id = kind_index + 1, None
@@ -453,11 +327,6 @@ def readable_kinds(scopes: frozenset[str] | None) -> frozenset[str]:
     if scopes is None:
         return ALL_KINDS
     return frozenset(kind for kind, scope in KIND_SCOPES.items() if scope in scopes)
-
-
-def stream_cursor(position: Position, user_id: uuid.UUID) -> str:
-    """The cursor of a position, issued now (an SSE event's id)."""
-    return encode(Cursor(position, utcnow()), user_id)
 
 
 def purge_before(now: datetime, retention_days: int) -> datetime:
