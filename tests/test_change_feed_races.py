@@ -25,7 +25,7 @@ from tests.feed_support import FEED, Replica, server_state
 from tests.live import LiveServer, start_server
 
 WRITERS = 20
-ROUNDS = 12
+ROUNDS = 25
 
 
 @dataclass
