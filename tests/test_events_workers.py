@@ -1,5 +1,6 @@
 """Live events across processes: `tasks-api serve --workers 2` on PostgreSQL. A change made
-through one worker reaches a stream held by the other within a second (LISTEN/NOTIFY).
+through one worker reaches a stream held by the other within a second: by LISTEN/NOTIFY, and
+with EVENTS_FANOUT=redis by the Redis relay (for deployments that cannot LISTEN).
 
 Which worker answers a connection is the kernel's choice; each worker's /metrics reports the
 streams it holds (`tasks_api_event_streams`), so a keep-alive connection whose worker holds
@@ -18,20 +19,31 @@ import pytest
 from app import migrate
 from tests.conftest import ThrowawayPostgres
 from tests.live import METRICS_TOKEN, LiveServer, start_server
+from tests.redis_support import redis_url
 from tests.routers.test_events import EVENTS, sign_up
 from tests.sse_support import EventStream
 
 STREAMS = re.compile(r"^tasks_api_event_streams (\S+)$", re.MULTILINE)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["notify", "redis"])
 def server(
-    throwaway_postgres: ThrowawayPostgres, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    throwaway_postgres: ThrowawayPostgres,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveServer]:
-    tmp: Path = tmp_path_factory.mktemp("events-workers")
+    tmp: Path = tmp_path_factory.mktemp(f"events-workers-{request.param}")
     url = throwaway_postgres.create()
     migrate.upgrade(url)
-    env = {"RATE_LIMIT_ENABLED": "false", "METRICS_TOKEN": METRICS_TOKEN}
+    env = {
+        "RATE_LIMIT_ENABLED": "false",
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "EVENTS_FANOUT": request.param,
+        # Longer than the test: only the fan-out under test can deliver in time.
+        "EVENTS_RECHECK_SECONDS": "30",
+    }
+    if request.param == "redis":
+        env["REDIS_URL"] = redis_url()
     with start_server(tmp, database_url=url, env=env, workers=2) as live:
         yield live
 

@@ -646,6 +646,7 @@ def test_the_change_feed_and_its_purge_work_under_rls(
     from app.database import create_db_engine
     from app.jobs.purge_changes import purge_old_changes
     from app.models.base import utcnow
+    from app.services import changes as change_service
 
     client = rls_client
     alice, bob = make_account(client), make_account(client)
@@ -660,9 +661,15 @@ def test_the_change_feed_and_its_purge_work_under_rls(
     assert theirs["id"] not in seen
     engine = create_db_engine(make_settings(rls_database.app_url, Path("/nonexistent")))
     try:
-        # As the app's role, with no user bound: no one's log rows are visible.
+        # As the app's role, with no user bound: no one's log rows are visible...
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM changes")).scalar() == 0
+        # ...but the Redis relay, marking its transaction, sees whose changes came in.
+        with Session(engine) as relay_session:
+            _, owners = change_service.relay_owners(
+                session=relay_session, after=change_service.Position(0, 0)
+            )
+        assert {str(owner) for owner in owners} >= {alice.id, bob.id}
         settings = make_settings(rls_database.app_url, Path("/nonexistent"))
         assert purge_old_changes(engine, settings) == 0
         assert purge_old_changes(engine, settings, now=utcnow() + timedelta(days=32)) >= 4

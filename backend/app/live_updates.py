@@ -6,17 +6,26 @@
   their caller at once.
 - SQLite (one process; no NOTIFY): one poller per process looks for new log rows every
   EVENTS_POLL_SECONDS while any stream is open, and wakes the streams of their owners.
+- PostgreSQL with EVENTS_FANOUT=redis (no LISTEN possible): RedisRelay below.
 
 Either way a notification names a user id only; each stream reads its own user's feed.
 """
 
 import asyncio
+import hashlib
 import logging
+import threading
+import uuid
 
+import redis
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from app import notifications
+from app.core.config import Settings
 from app.core.stream_hub import StreamHub
+from app.database import normalize_database_url
 from app.services import changes as change_service
 
 logger = logging.getLogger("app.live_updates")
@@ -52,3 +61,101 @@ async def poll_sqlite(engine: Engine, hub: StreamHub, interval: float) -> None:
         for owner in owners:
             hub.notify(owner)  # type: ignore[arg-type]
         last = found
+
+
+def redis_channel(database_url: str) -> str:
+    """The Redis channel of one database: instances of another database (or another app on
+    the same Redis) never hear it."""
+    digest = hashlib.sha256(normalize_database_url(database_url).encode()).hexdigest()[:16]
+    return f"{CHANGES_CHANNEL}:{digest}"
+
+
+class RedisRelay:
+    """EVENTS_FANOUT=redis (PostgreSQL without LISTEN): every process subscribes to the
+    database's Redis channel and wakes its streams; one process at a time, holding a Redis
+    lock, reads the change log in cursor order (the same gate as the feed, so no change is
+    skipped) and publishes the ids of the users concerned. The lock lapses after a few
+    seconds if its holder dies, and another process takes over from the head of the log:
+    a stream still reads every change, the wake-ups of those seconds come late."""
+
+    LOCK_MILLISECONDS = 3000
+
+    def __init__(self, redis_url: str, engine: Engine, hub: StreamHub, interval: float) -> None:
+        self.client = redis.Redis.from_url(redis_url)
+        self.engine = engine
+        self.hub = hub
+        self.interval = interval
+        self.channel = redis_channel(engine.url.render_as_string(hide_password=True))
+        self.lock_key = f"{self.channel}:relay"
+        self.token = uuid.uuid4().hex
+        self._stopping = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._subscribe, name="events-redis-sub", daemon=True),
+            threading.Thread(target=self._relay, name="events-redis-relay", daemon=True),
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(5)
+        self.client.close()
+
+    def _subscribe(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                pubsub.subscribe(self.channel)
+                while not self._stopping.is_set():
+                    message = pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        self.hub.notify_payload(message["data"].decode())
+                pubsub.close()
+            except redis.RedisError as exc:
+                logger.warning("event relay subscription lost: %s", exc)
+                self._stopping.wait(1)
+
+    def _holds_lock(self) -> bool:
+        ms = self.LOCK_MILLISECONDS
+        if self.client.set(self.lock_key, self.token, nx=True, px=ms):
+            return True
+        if self.client.get(self.lock_key) == self.token.encode():
+            self.client.pexpire(self.lock_key, ms)
+            return True
+        return False
+
+    def _relay(self) -> None:
+        position: change_service.Position | None = None
+        while not self._stopping.wait(self.interval):
+            try:
+                if not self._holds_lock():
+                    position = None  # another process relays; start afresh if we take over
+                    continue
+                with Session(self.engine) as session:
+                    if position is None:
+                        position = change_service.relay_head(session=session)
+                    position, owners = change_service.relay_owners(session=session, after=position)
+                    session.rollback()
+                for owner in owners:
+                    self.client.publish(self.channel, str(owner))
+            except (redis.RedisError, SQLAlchemyError) as exc:
+                logger.warning("event relay failed a round: %s", exc)
+
+
+def fanout(settings: Settings) -> str:
+    """`poll` (SQLite), `notify` or `redis`: how this process hears of changes
+    (EVENTS_FANOUT)."""
+    if settings.is_sqlite:
+        return "poll"
+    if settings.events_fanout == "redis" and not settings.redis_url:
+        logger.warning("EVENTS_FANOUT=redis needs REDIS_URL; using NOTIFY")
+        return "notify"
+    if settings.events_fanout != "auto":
+        return settings.events_fanout
+    url = settings.database_listen_url or settings.database_url
+    if settings.redis_url and notifications.behind_neon_pooler(url):
+        return "redis"
+    return "notify"

@@ -157,14 +157,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         jwks = verifier.jwks if verifier is not None else None
         if jwks is not None and not await anyio.to_thread.run_sync(jwks.refresh):
             logger.warning("provider keys unavailable at start-up: %s", jwks.url)
-        listener = account_listener(settings, authenticator, hub)
+        listener = account_listener(settings, authenticator, hub, changes=fanout == "notify")
         if listener is not None:
             listener.start()
-        poller = None
-        if settings.is_sqlite:
+        poller = relay = None
+        if fanout == "poll":
             poller = asyncio.create_task(
                 live_updates.poll_sqlite(engine, hub, settings.events_poll_seconds)
             )
+        elif fanout == "redis" and settings.redis_url:
+            relay = live_updates.RedisRelay(
+                settings.redis_url, engine, hub, settings.events_poll_seconds
+            )
+            relay.start()
         # Purges (issue 16, 17) and reminders (issue 19, unless REMINDER_SCHEDULER_ENABLED=false:
         # `tasks-api worker` runs them apart); webhook deliveries (issue 21, unless
         # WEBHOOK_WORKER_ENABLED=false).
@@ -180,6 +185,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         hub.close_all()
         if poller is not None:
             poller.cancel()
+        if relay is not None:
+            await anyio.to_thread.run_sync(relay.stop)
         if worker is not None:
             worker.stop()
         await anyio.to_thread.run_sync(jobs.stop)
@@ -220,6 +227,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         max_streams=settings.events_max_streams,
     )
     app.state.stream_hub = hub
+    fanout = live_updates.fanout(settings)
     observability.track_stream_hub(hub)
 
     install_error_handlers(app)
@@ -287,7 +295,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 def account_listener(
-    settings: Settings, authenticator: Authenticator, hub: StreamHub | None = None
+    settings: Settings,
+    authenticator: Authenticator,
+    hub: StreamHub | None = None,
+    *,
+    changes: bool = True,
 ) -> notifications.Listener | None:
     """On PostgreSQL, a listener that makes every account change reach this process's
     authentication cache (see core.callers), every webhook change its outbox cache
@@ -313,7 +325,7 @@ def account_listener(
         SUBSCRIBERS.forget(uuid.UUID(payload))
 
     handlers = {notifications.ACCOUNTS_CHANNEL: forget, WEBHOOKS_CHANNEL: forget_webhooks}
-    if hub is not None:
+    if hub is not None and changes:
         handlers[live_updates.CHANGES_CHANNEL] = hub.notify_payload
     return notifications.Listener(
         notifications.listen_dsn(url), handlers, on_connected=callers.set_notified

@@ -34,6 +34,7 @@ depends_on: str | Sequence[str] | None = None
 CHANNEL = "tasks_api_changes"
 CURRENT_USER = "NULLIF(current_setting('app.user_id', true), '')::uuid"
 PURGE_BEFORE = "NULLIF(current_setting('app.purge_before', true), '')::timestamptz"
+RELAY = "current_setting('app.changes_relay', true) = 'on'"
 # The hash of a token the request presents (database.bind_session_to_refresh_token).
 PRESENTED_HASH = "NULLIF(current_setting('app.refresh_token_hash', true), '')"
 # table -> kind
@@ -145,6 +146,9 @@ def _postgresql_upgrade() -> None:
     op.execute(f"CREATE POLICY {table}_owner ON {table} USING ({owner}) WITH CHECK ({owner})")
     op.execute(f"CREATE POLICY {table}_purge_read ON {table} FOR SELECT USING ({expired})")
     op.execute(f"CREATE POLICY {table}_purge ON {table} FOR DELETE USING ({expired})")
+    # The Redis relay (EVENTS_FANOUT=redis) reads whose changes came in, for every user; it
+    # marks its own transactions, which a request never does.
+    op.execute(f"CREATE POLICY {table}_relay_read ON {table} FOR SELECT USING ({RELAY})")
     table = "event_tickets"
     # Redeeming a ticket, before its user is known: the one row whose hash the request holds.
     presented = f"ticket_hash = {PRESENTED_HASH}"
@@ -188,7 +192,7 @@ def _sqlite_upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for policy in ("purge", "purge_read", "owner"):
+        for policy in ("relay_read", "purge", "purge_read", "owner"):
             op.execute(f"DROP POLICY IF EXISTS changes_{policy} ON changes")
         for policy in ("purge", "purge_read", "redeem", "redeem_read", "owner"):
             op.execute(f"DROP POLICY IF EXISTS event_tickets_{policy} ON event_tickets")

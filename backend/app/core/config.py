@@ -244,9 +244,16 @@ class Settings(BaseSettings):
     events_send_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     """A client that has not taken an event after this long is disconnected rather than
     buffered for."""
+    events_fanout: Literal["auto", "notify", "redis"] = "auto"
+    """How a change wakes the event streams of other processes on PostgreSQL. `notify`: the
+    database's NOTIFY, heard on each process's LISTEN connection. `redis`: one process at a
+    time (a Redis lock) reads the change log and publishes the ids of the users concerned on
+    Redis pub/sub (`REDIS_URL`), for deployments that cannot LISTEN (a transaction-mode pooler
+    and no direct endpoint). `auto`: `notify`, or `redis` when the database is a Neon pooler
+    without `DATABASE_LISTEN_URL` and `REDIS_URL` is set."""
     events_poll_seconds: float = Field(default=0.2, gt=0, le=10)
-    """SQLite (which has no notifications): how often one poller per process looks for new
-    changes to wake the streams of their users."""
+    """SQLite (which has no notifications), and the Redis relay: how often the poller looks
+    for new changes to wake the streams of their users."""
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -355,3 +355,40 @@ def new_change_owners(*, session: Session, after_seq: int) -> tuple[int, list[uu
         select(col(Change.user_id)).where(col(Change.seq) > after_seq).distinct()
     ).all()
     return int(last), list(owners)
+
+
+RELAY_SETTING = "app.changes_relay"
+
+
+@cache
+def _relay_statement() -> Any:
+    return (
+        select(col(Change.txid), col(Change.seq), col(Change.user_id))
+        .where(_after(), _released("postgresql"))
+        .order_by(col(Change.txid), col(Change.seq))
+        .limit(bindparam("page_limit"))
+    )
+
+
+def relay_head(*, session: Session) -> Position:
+    """PostgreSQL: where the Redis relay starts (everything handed out now is behind it)."""
+    gate = _gate(session)
+    assert gate is not None  # noqa: S101 - PostgreSQL only
+    return Position(gate - 1, END_OF_TRANSACTION)
+
+
+def relay_owners(
+    *, session: Session, after: Position, limit: int = 1000
+) -> tuple[Position, list[uuid.UUID]]:
+    """PostgreSQL, the Redis relay: whose changes came after `after`, every user's (with the
+    relay's row-level security exemption), in cursor order; and the new position."""
+    session.execute(select(func.set_config(RELAY_SETTING, "on", True)))
+    gate = _gate(session)
+    rows = session.execute(
+        _relay_statement(),
+        {"after_txid": after.txid, "after_seq": after.seq, "gate": gate, "page_limit": limit},
+    ).all()
+    if not rows:
+        return after, []
+    owners = list(dict.fromkeys(row.user_id for row in rows))
+    return Position(rows[-1].txid, rows[-1].seq), owners
