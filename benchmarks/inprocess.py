@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, insert, text
 
 from app import migrate
 from app.core.config import Settings
@@ -190,8 +190,19 @@ async def personal_tokens(app: Asgi, tokens: dict[uuid.UUID, str]) -> dict[uuid.
     return made
 
 
+# The change feed's triggers (migration 0016): dropped with --without-change-feed, to measure
+# what feeding the log and notifying costs a write (issue 18).
+CHANGE_FEED_TRIGGERS = [
+    f"{table}_record_{kind}"
+    for table in ("tasks", "lists", "tags")
+    for kind in ("insert_delete", "update")
+]
+
+
 @contextmanager
-def small_database() -> Iterator[tuple[list[tuple[uuid.UUID, uuid.UUID]], Settings]]:
+def small_database(
+    *, change_feed: bool = True
+) -> Iterator[tuple[list[tuple[uuid.UUID, uuid.UUID]], Settings]]:
     """A throwaway PostgreSQL database of 100 users with 10 tasks each, for the API to reach as
     an ordinary role (row-level security applies): its (owner, task) pairs in random order,
     and production settings pointing at it, rate limits off. Dropped on exit."""
@@ -201,6 +212,11 @@ def small_database() -> Iterator[tuple[list[tuple[uuid.UUID, uuid.UUID]], Settin
     with bench_database(profile, Path(".")) as (owner_url, app_url):
         migrate.upgrade(owner_url)
         owner = create_engine(normalize_database_url(owner_url))
+        if not change_feed:
+            with owner.begin() as conn:
+                for trigger in CHANGE_FEED_TRIGGERS:
+                    table = trigger.split("_record_")[0]
+                    conn.execute(text(f"DROP TRIGGER {trigger} ON {table}"))
         grant_app_role(owner, app_url)
         with owner.begin() as conn:
             seed.seed_users(conn, USERS)
@@ -243,13 +259,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=1000, help="per round and scenario")
     parser.add_argument("--rounds", type=int, default=3, help="the best round is reported")
     parser.add_argument("--only", help=f"comma-separated, of: {', '.join(SCENARIOS)}")
+    parser.add_argument(
+        "--without-change-feed",
+        action="store_true",
+        help="drop the change feed's triggers first (what they cost a write)",
+    )
     args = parser.parse_args(argv)
     scenarios = args.only.split(",") if args.only else list(SCENARIOS)
     unknown = set(scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
 
-    with small_database() as (pairs, settings):
+    with small_database(change_feed=not args.without_change_feed) as (pairs, settings):
         tokens = {
             seed.user_id(i): create_access_token(
                 user_id=seed.user_id(i), token_version=0, settings=settings

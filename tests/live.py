@@ -100,7 +100,11 @@ def run_cli(
 
 @contextmanager
 def start_server(
-    tmp_dir: Path, *, database_url: str | None = None, env: Mapping[str, str] | None = None
+    tmp_dir: Path,
+    *,
+    database_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+    workers: int = 1,
 ) -> Iterator[LiveServer]:
     """Start `tasks-api serve` on a free port, wait until /healthz answers, stop it after."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -111,7 +115,16 @@ def start_server(
     with log_path.open("wb") as log:
         # cwd is the temp dir so a developer's .env is never read.
         process = subprocess.Popen(
-            [str(TASKS_API), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                str(TASKS_API),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
             env=full_env,
             cwd=tmp_dir,
             stdout=log,

@@ -275,7 +275,7 @@ def test_policies_are_forced_on_every_user_owned_table(rls_database: RlsDatabase
                     "WHERE relname IN ('tasks', 'refresh_tokens', 'tags', 'task_tags', 'lists',"
                     " 'idempotency_keys', 'reminders', 'task_completions', 'webhooks',"
                     " 'webhook_deliveries', 'webhook_attempts', 'personal_tokens',"
-                    " 'calendar_feeds', 'import_records')"
+                    " 'calendar_feeds', 'import_records', 'changes', 'event_tickets')"
                 )
             ).all()
             policies = {
@@ -710,3 +710,48 @@ def test_export_and_import_work_under_rls(rls_client: TestClient) -> None:
     assert sorted(task["title"] for task in again["tasks"]) == ["alice's", "bob's"]
     csv_rows = client.get("/api/v1/export?format=csv", headers=alice.headers).text.splitlines()
     assert len(csv_rows) == 2
+
+
+def test_the_change_feed_and_its_purge_work_under_rls(
+    rls_database: RlsDatabase, rls_client: TestClient
+) -> None:
+    from datetime import timedelta
+
+    from app.database import create_db_engine
+    from app.jobs.purge_changes import purge_old_changes
+    from app.models.base import utcnow
+    from app.services import changes as change_service
+
+    client = rls_client
+    alice, bob = make_account(client), make_account(client)
+    mine = make_task(client, alice, title="alice's")
+    theirs = make_task(client, bob, title="bob's")
+    assert client.delete(f"/api/v1/tasks/{theirs['id']}", headers=bob.headers).status_code == 204
+    seen = {
+        entry["id"]
+        for entry in client.get("/api/v1/changes", headers=alice.headers).json()["changes"]
+    }
+    assert mine["id"] in seen
+    assert theirs["id"] not in seen
+    engine = create_db_engine(make_settings(rls_database.app_url, Path("/nonexistent")))
+    try:
+        # As the app's role, with no user bound: no one's log rows are visible...
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM changes")).scalar() == 0
+        # ...but the Redis relay, marking its transaction, sees whose changes came in.
+        with Session(engine) as relay_session:
+            _, owners = change_service.relay_owners(
+                session=relay_session, after=change_service.Position(0, 0)
+            )
+        assert {str(owner) for owner in owners} >= {alice.id, bob.id}
+        settings = make_settings(rls_database.app_url, Path("/nonexistent"))
+        assert purge_old_changes(engine, settings) == 0
+        assert purge_old_changes(engine, settings, now=utcnow() + timedelta(days=32)) >= 4
+    finally:
+        engine.dispose()
+    owner = create_engine(rls_database.owner_url)
+    try:
+        with owner.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM changes")).scalar() == 0
+    finally:
+        owner.dispose()

@@ -204,7 +204,7 @@ def _token(args: argparse.Namespace) -> int:
 
 def _purge(args: argparse.Namespace) -> int:
     from app.database import create_db_engine
-    from app.jobs import idempotency_keys, purge_trash
+    from app.jobs import idempotency_keys, purge_changes, purge_trash
 
     settings = get_settings()
     days = (
@@ -214,10 +214,12 @@ def _purge(args: argparse.Namespace) -> int:
     try:
         deleted = purge_trash.run(engine, retention_days=days)
         keys = idempotency_keys.purge_expired_keys(engine, settings)
+        changes = purge_changes.purge_old_changes(engine, settings)
     finally:
         engine.dispose()
     print(f"purged {deleted} task{'s' if deleted != 1 else ''} trashed more than {days} days ago")
     print(f"purged {keys} expired idempotency key(s)")
+    print(f"purged {changes} change feed row(s) older than TOMBSTONE_RETENTION_DAYS")
     return 0
 
 

@@ -290,6 +290,8 @@ def forget_caller(request: Request, user_id: uuid.UUID) -> None:
     through the database (migration 0009's NOTIFY)."""
     authenticator: Authenticator = request.app.state.authenticator
     authenticator.forget(user_id)
+    # And the user's open event streams check their session at once (a revocation ends them).
+    request.app.state.stream_hub.notify(user_id, recheck=True)
 
 
 async def limit_password_attempts(

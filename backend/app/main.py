@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import migrate, notifications, observability
+from app import live_updates, migrate, notifications, observability
 from app.authenticator import Authenticator
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
@@ -24,6 +24,7 @@ from app.core.provider_tokens import ProviderVerifier
 from app.core.rate_limit import RateLimiter
 from app.core.security import make_password_hash
 from app.core.ssrf import system_resolver
+from app.core.stream_hub import StreamHub
 from app.database import create_db_engine, rls_bypass_reason, session_engines
 from app.jobs.runner import JobRunner, server_jobs
 from app.jobs.webhook_delivery import DeliveryWorker
@@ -41,8 +42,10 @@ from app.routers import (
     auth,
     batch,
     calendar,
+    changes,
     compat,
     docs,
+    events,
     health,
     lists,
     metrics,
@@ -87,6 +90,10 @@ TAGS = [
         "description": "Be told of changes: signed HTTP callbacks, and their deliveries.",
     },
     {
+        "name": "sync",
+        "description": "Stay in sync: the change feed and live events (Server-Sent Events).",
+    },
+    {
         "name": "calendar",
         "description": "Secret iCalendar feed URLs of your tasks, for calendar apps.",
     },
@@ -121,6 +128,8 @@ ALLOWED_HEADERS = [
     "If-Match",
     "If-None-Match",
     "Idempotency-Key",
+    # Sent by EventSource when it reconnects to GET /api/v1/events.
+    "Last-Event-ID",
 ]
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
@@ -160,9 +169,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         jwks = verifier.jwks if verifier is not None else None
         if jwks is not None and not await anyio.to_thread.run_sync(jwks.refresh):
             logger.warning("provider keys unavailable at start-up: %s", jwks.url)
-        listener = account_listener(settings, authenticator)
+        listener = account_listener(settings, authenticator, hub, changes=fanout == "notify")
         if listener is not None:
             listener.start()
+        poller = relay = None
+        if fanout == "poll":
+            poller = asyncio.create_task(
+                live_updates.poll_sqlite(engine, hub, settings.events_poll_seconds)
+            )
+        elif fanout == "redis" and settings.redis_url:
+            relay = live_updates.RedisRelay(
+                settings.redis_url, engine, hub, settings.events_poll_seconds
+            )
+            relay.start()
         # Purges (issue 16, 17) and reminders (issue 19, unless REMINDER_SCHEDULER_ENABLED=false:
         # `tasks-api worker` runs them apart); webhook deliveries (issue 21, unless
         # WEBHOOK_WORKER_ENABLED=false).
@@ -175,6 +194,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             worker.start()
         async with mcp_running():
             yield
+        hub.close_all()
+        if poller is not None:
+            poller.cancel()
+        if relay is not None:
+            await anyio.to_thread.run_sync(relay.stop)
         if worker is not None:
             worker.stop()
         await anyio.to_thread.run_sync(jobs.stop)
@@ -210,6 +234,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.rate_limiter = RateLimiter(settings)
     authenticator = Authenticator(settings, verifier)
     app.state.authenticator = authenticator
+    hub = StreamHub(
+        max_per_user=settings.events_max_streams_per_user,
+        max_streams=settings.events_max_streams,
+    )
+    app.state.stream_hub = hub
+    fanout = live_updates.fanout(settings)
+    observability.track_stream_hub(hub)
 
     install_error_handlers(app)
     # Each add_middleware wraps the previous ones: the last added runs first.
@@ -255,6 +286,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         tasks,
         task_order,
         batch,
+        changes,
+        events,
         recurrence,
         reminders,
         lists,
@@ -288,11 +321,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 def account_listener(
-    settings: Settings, authenticator: Authenticator
+    settings: Settings,
+    authenticator: Authenticator,
+    hub: StreamHub | None = None,
+    *,
+    changes: bool = True,
 ) -> notifications.Listener | None:
     """On PostgreSQL, a listener that makes every account change reach this process's
-    authentication cache (see core.callers), and every webhook change its outbox cache
-    (services.outbox.SUBSCRIBERS); None where notifications cannot arrive."""
+    authentication cache (see core.callers), every webhook change its outbox cache
+    (services.outbox.SUBSCRIBERS), and every change of tasks, lists and tags the event
+    streams of its user (app.live_updates); None where notifications cannot arrive."""
     url = settings.database_listen_url or settings.database_url
     if settings.is_sqlite:
         return None
@@ -306,14 +344,17 @@ def account_listener(
 
     def forget(payload: str) -> None:
         callers.forget(uuid.UUID(payload))
+        if hub is not None:
+            hub.notify_payload(payload, recheck=True)
 
     def forget_webhooks(payload: str) -> None:
         SUBSCRIBERS.forget(uuid.UUID(payload))
 
+    handlers = {notifications.ACCOUNTS_CHANNEL: forget, WEBHOOKS_CHANNEL: forget_webhooks}
+    if hub is not None and changes:
+        handlers[live_updates.CHANGES_CHANNEL] = hub.notify_payload
     return notifications.Listener(
-        notifications.listen_dsn(url),
-        {notifications.ACCOUNTS_CHANNEL: forget, WEBHOOKS_CHANNEL: forget_webhooks},
-        on_connected=callers.set_notified,
+        notifications.listen_dsn(url), handlers, on_connected=callers.set_notified
     )
 
 

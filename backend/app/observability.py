@@ -14,6 +14,8 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
+from app.core.stream_hub import StreamHub
+
 REGISTRY = CollectorRegistry()
 UNMATCHED = "unmatched"
 
@@ -76,9 +78,29 @@ class PoolCollector(Collector):
 
 REGISTRY.register(PoolCollector())
 
+_hubs: "weakref.WeakSet[StreamHub]" = weakref.WeakSet()
+
+
+class StreamCollector(Collector):
+    """Event streams (GET /api/v1/events) open in this process, read at scrape time."""
+
+    def collect(self) -> Iterator[Metric]:
+        streams = GaugeMetricFamily(
+            "tasks_api_event_streams", "Server-Sent Event streams open in this process."
+        )
+        streams.add_metric([], sum(hub.count for hub in list(_hubs)))
+        yield streams
+
+
+REGISTRY.register(StreamCollector())
+
 
 def track_engine(engine: Engine) -> None:
     _engines.add(engine)
+
+
+def track_stream_hub(hub: "StreamHub") -> None:
+    _hubs.add(hub)
 
 
 def record_mcp_tool_call(tool: str, outcome: str) -> None:

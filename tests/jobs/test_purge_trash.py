@@ -141,6 +141,7 @@ def test_purge_command(own_url: str, own_engine: Engine, tmp_path: Path) -> None
     assert result.stdout.splitlines() == [
         "purged 2 tasks trashed more than 30 days ago",
         "purged 0 expired idempotency key(s)",
+        "purged 0 change feed row(s) older than TOMBSTONE_RETENTION_DAYS",
     ]
     result = run_cli("purge", "--older-than-days", "0", env=env, cwd=tmp_path)
     assert result.stdout.splitlines()[0] == "purged 2 tasks trashed more than 0 days ago"

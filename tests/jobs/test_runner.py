@@ -48,4 +48,4 @@ def test_the_purge_is_off_with_interval_zero() -> None:
     off_names = [job.name for job in server_jobs(off, engine=None)]  # type: ignore[arg-type]
     assert off_names == ["reminders"]
     names = [job.name for job in server_jobs(on, engine=None)]  # type: ignore[arg-type]
-    assert names == ["purge-trash", "purge-idempotency-keys", "reminders"]
+    assert names == ["purge-trash", "purge-idempotency-keys", "purge-changes", "reminders"]

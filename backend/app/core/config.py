@@ -231,6 +231,36 @@ class Settings(BaseSettings):
     MAX_BODY_BYTES for that route only."""
     import_max_tasks: int = Field(default=10_000, ge=1)
     """Most tasks one import may create (more: 422, nothing is written)."""
+    tombstone_retention_days: int = Field(default=30, ge=1, le=3650)
+    """How long the change feed (`GET /api/v1/changes`) keeps its log, tombstones included.
+    A `since` cursor older than this is answered 410 Gone: the client starts again with a
+    snapshot. The purge removes log rows a day later than this."""
+    events_max_streams_per_user: int = Field(default=5, ge=1, le=1000)
+    """Open event streams (`GET /api/v1/events`) one user may hold in one server process;
+    one more is a 429 problem."""
+    events_max_streams: int = Field(default=2000, ge=1)
+    """Open event streams one server process holds at most, all users together; one more is
+    a 503 problem with `Retry-After`."""
+    events_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    """How often an idle event stream sends a comment, so proxies keep it open."""
+    events_recheck_seconds: float = Field(default=5.0, gt=0, le=60)
+    """How often an open event stream checks that its caller's session is still valid (a
+    logout-all, a password change or a revoked token made through another process closes
+    the stream within this; through this one, or on PostgreSQL by its notification, at once).
+    From memory when the process knows the account."""
+    events_send_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    """A client that has not taken an event after this long is disconnected rather than
+    buffered for."""
+    events_fanout: Literal["auto", "notify", "redis"] = "auto"
+    """How a change wakes the event streams of other processes on PostgreSQL. `notify`: the
+    database's NOTIFY, heard on each process's LISTEN connection. `redis`: one process at a
+    time (a Redis lock) reads the change log and publishes the ids of the users concerned on
+    Redis pub/sub (`REDIS_URL`), for deployments that cannot LISTEN (a transaction-mode pooler
+    and no direct endpoint). `auto`: `notify`, or `redis` when the database is a Neon pooler
+    without `DATABASE_LISTEN_URL` and `REDIS_URL` is set."""
+    events_poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    """SQLite (which has no notifications), and the Redis relay: how often the poller looks
+    for new changes to wake the streams of their users."""
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

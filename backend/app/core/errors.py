@@ -311,6 +311,44 @@ class InvalidCursor(DomainError):
     detail = "The cursor is malformed or was issued for a different query."
 
 
+class ChangesGone(DomainError):
+    """A change feed cursor older than TOMBSTONE_RETENTION_DAYS: what it missed may be gone."""
+
+    status = 410
+    type_ = "/problems/changes-gone"
+    title = "Cursor expired"
+    detail = (
+        "The cursor is older than the change feed keeps its log; start again without `since` "
+        "(a full snapshot)."
+    )
+
+
+class TooManyStreams(DomainError):
+    status = 429
+    type_ = "/problems/too-many-streams"
+    title = "Too many event streams"
+    detail = "You have the most open event streams allowed; close one first."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
+
+
+class StreamsFull(DomainError):
+    status = 503
+    type_ = "/problems/streams-full"
+    title = "No room for another event stream"
+    detail = "This server holds the most event streams it allows; retry later."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
+
+
+class InvalidTicket(NotAuthenticated):
+    """An event stream ticket that is unknown, used already or older than 60 seconds."""
+
+    detail = "The ticket is invalid, used already or expired; get a new one."
+
+
 class PreconditionFailed(DomainError):
     """If-Match (or a batch operation's `if_match`) names a version that is not current."""
 

@@ -16,7 +16,7 @@ from functools import partial
 from sqlalchemy import Engine
 
 from app.core.config import Settings
-from app.jobs import idempotency_keys, purge_trash, reminders
+from app.jobs import idempotency_keys, purge_changes, purge_trash, reminders
 
 logger = logging.getLogger("app.jobs")
 
@@ -67,6 +67,14 @@ def server_jobs(settings: Settings, engine: Engine) -> list[Job]:
                 "purge-idempotency-keys",
                 settings.trash_purge_interval_seconds,
                 partial(idempotency_keys.purge_expired_keys, engine, settings),
+            )
+        )
+        # And the change feed's log, kept TOMBSTONE_RETENTION_DAYS.
+        jobs.append(
+            Job(
+                "purge-changes",
+                settings.trash_purge_interval_seconds,
+                partial(purge_changes.purge_old_changes, engine, settings),
             )
         )
     if settings.reminder_scheduler_enabled:

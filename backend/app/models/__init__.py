@@ -2,6 +2,7 @@
 
 from app.models.base import UTCDateTime
 from app.models.calendar_feed import CalendarFeed
+from app.models.change import Change, EventTicket
 from app.models.idempotency import IdempotencyKey
 from app.models.import_record import ImportRecord
 from app.models.personal_token import PersonalToken
@@ -15,6 +16,8 @@ from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "CalendarFeed",
+    "Change",
+    "EventTicket",
     "IdempotencyKey",
     "ImportRecord",
     "PersonalToken",

@@ -174,6 +174,7 @@ _DESCRIPTIONS = {
     403: "Forbidden",
     404: "Not found (or not yours)",
     409: "Conflict",
+    410: "Gone: the cursor is older than the change feed keeps; start again without it",
     412: "Precondition failed: If-Match names a version that is not current",
     413: "Request body too large",
     415: "Request body is not JSON",
