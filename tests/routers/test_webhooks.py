@@ -310,6 +310,28 @@ def test_test_event_and_resend(client: TestClient, owner: Account, resolver: Fak
     )
 
 
+def test_list_events_are_announced(
+    client: TestClient, owner: Account, resolver: FakeResolver
+) -> None:
+    """list.created, list.updated and list.deleted carry the list as GET /lists shows it; a
+    refused change (a taken name, another user's list) announces nothing."""
+    hook = create_webhook(client, owner, events=["list.created", "list.updated", "list.deleted"])
+    created = client.post("/api/v1/lists", json={"name": "Work"}, headers=owner.headers).json()
+    taken = client.post("/api/v1/lists", json={"name": "work"}, headers=owner.headers)
+    assert_problem(taken, 409)
+    path = f"/api/v1/lists/{created['id']}"
+    updated = client.patch(path, json={"color": "#1E88E5"}, headers=owner.headers).json()
+    other = make_account(client)
+    assert_problem(client.delete(path, headers=other.headers), 404)
+    assert client.delete(path, headers=owner.headers).status_code == 204
+    queued = list(reversed(deliveries(client, owner, hook["id"])))
+    assert [(d["event_type"], d["payload"]["data"]) for d in queued] == [
+        ("list.created", created),
+        ("list.updated", updated),
+        ("list.deleted", updated),
+    ]
+
+
 def test_tag_renames_and_deletes_are_announced(
     client: TestClient, owner: Account, resolver: FakeResolver
 ) -> None:

@@ -19,6 +19,7 @@ from app.models import Task, TaskList
 from app.models.base import utcnow
 from app.schemas.task_list import ListCreate, ListUpdate
 from app.schemas.values import tag_key
+from app.services import outbox
 
 INBOX_NAME = "Inbox"
 
@@ -169,6 +170,14 @@ def get_list(*, session: Session, user_id: uuid.UUID, list_id: uuid.UUID) -> Lis
     return ListCounts(*row)
 
 
+def _announce(session: Session, user_id: uuid.UUID, type: str, list_id: uuid.UUID) -> None:
+    """Queue a list event (webhooks) with the list as the API shows it, in the open
+    transaction; nothing to read for a user without webhooks."""
+    if outbox.has_subscriptions(session=session, user_id=user_id):
+        task_list = get_list(session=session, user_id=user_id, list_id=list_id)
+        outbox.record_event(session=session, user_id=user_id, type=type, data=task_list._asdict())
+
+
 def _name_taken(session: Session, user_id: uuid.UUID, key: str) -> ListNameTaken:
     existing = session.scalars(
         select(col(TaskList.id)).where(
@@ -189,6 +198,8 @@ def create_list(*, session: Session, user_id: uuid.UUID, list_in: ListCreate) ->
     )
     session.add(task_list)
     try:
+        session.flush()
+        _announce(session, user_id, "list.created", task_list.id)
         session.commit()
     except IntegrityError as exc:
         # The unique (user_id, name_key) key decides; a pre-check alone would race.
@@ -220,6 +231,9 @@ def update_list(
         session.add(task_list)
     key = task_list.name_key
     try:
+        if changes:
+            session.flush()
+            _announce(session, user_id, "list.updated", list_id)
         session.commit()
     except IntegrityError as exc:
         session.rollback()
@@ -248,6 +262,7 @@ def delete_list(
             session.rollback()
             raise ListNotEmpty
     try:
+        _announce(session, user_id, "list.deleted", list_id)  # as it was
         inbox = ensure_inbox(session=session, user_id=user_id)
         if tasks == "trash":
             session.execute(
