@@ -332,6 +332,20 @@ def test_list_events_are_announced(
     ]
 
 
+def test_a_new_tag_is_announced_once(
+    client: TestClient, owner: Account, resolver: FakeResolver
+) -> None:
+    hook = create_webhook(client, owner, events=["tag.created"])
+    make_task(client, owner, tags=["work", "home"])
+    make_task(client, owner, tags=["Work"])  # the same tag, another spelling: nothing new
+    tags = {tag["name"]: tag for tag in client.get("/api/v1/tags", headers=owner.headers).json()}
+    queued = list(reversed(deliveries(client, owner, hook["id"])))
+    assert sorted((d["event_type"], d["payload"]["data"]["id"]) for d in queued) == sorted(
+        ("tag.created", tags[name]["id"]) for name in ("work", "home")
+    )
+    assert {d["payload"]["data"]["total_tasks"] for d in queued} == {0}
+
+
 def test_tag_renames_and_deletes_are_announced(
     client: TestClient, owner: Account, resolver: FakeResolver
 ) -> None:

@@ -19,6 +19,7 @@ EventType = Literal[
     "list.created",
     "list.updated",
     "list.deleted",
+    "tag.created",
     "tag.updated",
     "tag.deleted",
     "reminder.fired",

@@ -63,20 +63,24 @@ def resolve_tags(*, session: Session, user_id: uuid.UUID, names: Sequence[str]) 
     missing = sorted(key for key in wanted if key not in found)
     if missing:
         now = utcnow()
-        _insert_ignoring_existing(
-            session,
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "user_id": user_id,
-                    "name": wanted[key],
-                    "name_key": key,
-                    "created_at": now,
-                }
-                for key in missing
-            ],
-        )
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "user_id": user_id,
+                "name": wanted[key],
+                "name_key": key,
+                "created_at": now,
+            }
+            for key in missing
+        ]
+        _insert_ignoring_existing(session, rows)
         found = existing()
+        # The rows that won (a concurrent request may have made the same name first).
+        made = {row["id"] for row in rows}
+        for tag in found.values():
+            if tag.id in made:
+                created = TagCounts(tag.id, tag.name, tag.created_at, 0, 0)
+                _announce(session, user_id, "tag.created", created)
     return sorted(found.values(), key=lambda tag: (tag.name_key, str(tag.id)))
 
 
