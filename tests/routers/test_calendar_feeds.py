@@ -229,6 +229,33 @@ def test_etag_and_if_none_match(client: TestClient) -> None:
     again = client.get(path, headers={"If-None-Match": changed.headers["etag"]})
     assert again.status_code == 200
     assert "BEGIN:VALARM" in again.text
+    # The tag is computed without rendering (services.calendar_feeds.content_version): it must
+    # still move with every input of the body. A reminder edited in place:
+    [reminder] = client.get(reminders, headers=account.headers).json()
+    client.put(f"{reminders}/{reminder['id']}", json={"before": "PT2H"}, headers=account.headers)
+    edited = client.get(path, headers={"If-None-Match": again.headers["etag"]})
+    assert edited.status_code == 200
+    triggers = [
+        [line for line in body.text.splitlines() if line.startswith("TRIGGER")]
+        for body in (again, edited)
+    ]
+    assert triggers[0] != triggers[1], triggers
+    # Another user's writes leave it alone.
+    make_task(client, make_account(client), title="Someone else's", due="2026-12-03")
+    assert client.get(path, headers={"If-None-Match": edited.headers["etag"]}).status_code == 304
+    # The list archived (a list write, not a task write) takes its tasks out.
+    inbox = client.get("/api/v1/lists", headers=account.headers).json()[0]
+    work = client.post("/api/v1/lists", json={"name": "Work"}, headers=account.headers).json()
+    client.post(
+        f"/api/v1/tasks/{task['id']}/move", json={"list_id": work["id"]}, headers=account.headers
+    )
+    moved = client.get(path, headers={"If-None-Match": edited.headers["etag"]})
+    assert moved.status_code == 200
+    client.patch(f"/api/v1/lists/{work['id']}", json={"archived": True}, headers=account.headers)
+    archived = client.get(path, headers={"If-None-Match": moved.headers["etag"]})
+    assert archived.status_code == 200
+    assert "Water" not in archived.text
+    assert inbox["inbox"] is True
 
 
 def test_filters_by_list_and_tag(client: TestClient) -> None:

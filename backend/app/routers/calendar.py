@@ -29,6 +29,7 @@ from app.dependencies import (
     require_scope,
 )
 from app.models import CalendarFeed
+from app.models.base import utcnow
 from app.routers.safe_writes import IF_NONE_MATCH, merge_responses, not_modified_responses
 from app.schemas.calendar_feed import (
     CalendarFeedCreate,
@@ -163,19 +164,29 @@ async def get_calendar_feed(
         request, request.app.state.rate_limiter, [(rate_limit.CALENDAR_FEED, str(feed.id))]
     )
     chosen = Flavour((flavour or CalendarFlavour(feed.flavour)).value)
-    spool, etag = await run_in_threadpool(_render, session, feed, zone, chosen)
+    # Read before the body is rendered: a write in between makes the next poll a 200 again
+    # (a newer body under an older tag), never a 304 over a change.
+    etag = await run_in_threadpool(_etag, session, feed, zone, chosen)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if none_match(request.headers.get("if-none-match"), etag):
-        spool.close()
+        end_transaction(session)
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    spool = await run_in_threadpool(_render, session, feed, zone, chosen)
     return StreamingResponse(_read(spool), media_type=MEDIA_TYPE, headers=headers)
 
 
-def _render(
-    session: Session, feed: CalendarFeed, zone: str, flavour: Flavour
-) -> tuple[IO[bytes], str]:
-    """The whole feed in a spooled file, and the weak ETag of its bytes."""
-    digest = hashlib.sha256()
+def _etag(session: Session, feed: CalendarFeed, zone: str, flavour: Flavour) -> str:
+    """The weak ETag of the feed as it would render now, without rendering it: what the body
+    depends on (feed_service.content_version), the feed's settings, the zone and the day
+    (the time-zone definitions span years around today)."""
+    version = feed_service.content_version(session=session, user_id=feed.user_id)
+    settings = (feed.id, feed.name, feed.list_ids, feed.tags, flavour.value, zone, utcnow().date())
+    digest = hashlib.sha256(f"{version}:{settings!r}".encode())
+    return weak_etag_of_digest(digest.hexdigest())
+
+
+def _render(session: Session, feed: CalendarFeed, zone: str, flavour: Flavour) -> IO[bytes]:
+    """The whole feed in a spooled file."""
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - _read closes it
     try:
         for chunk in calendar_service.iter_calendar(
@@ -187,14 +198,13 @@ def _render(
             list_ids=[uuid.UUID(value) for value in feed.list_ids],
             tags=feed.tags,
         ):
-            digest.update(chunk)
             spool.write(chunk)
     except BaseException:
         spool.close()
         raise
     end_transaction(session)
     spool.seek(0)
-    return spool, weak_etag_of_digest(digest.hexdigest())
+    return spool
 
 
 def _read(spool: IO[bytes]) -> Iterator[bytes]:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import CalendarFeedNotFound, InvalidField, TooManyCalendarFeeds
 from app.database import bind_session_to_personal_token, bind_session_to_user
-from app.models import CalendarFeed, TaskList, User
+from app.models import CalendarFeed, Change, Reminder, TaskList, User
 from app.models.base import utcnow
 
 # Feeds per user: the listing has no pages, and nobody needs more.
@@ -123,3 +123,24 @@ def find_feed(*, session: Session, token: str) -> tuple[CalendarFeed, str]:
     if zone is None:
         raise CalendarFeedNotFound
     return feed, zone
+
+
+def content_version(*, session: Session, user_id: uuid.UUID) -> str:
+    """A digest of everything a feed's body depends on besides the feed itself, read without
+    rendering: the user's change log (a row per write to their tasks, lists and tags, made by
+    the database's triggers: its count and newest position, so a write that commits late
+    still moves the count) and every reminder's timing (reminders are not in the log). A feed
+    whose version is unchanged has unchanged bytes, so a poll answered 304 renders nothing.
+    The caller adds the feed's own settings, the zone and the day."""
+    changes = session.execute(
+        select(func.count(), func.max(col(Change.seq))).where(col(Change.user_id) == user_id)
+    ).one()
+    digest = hashlib.sha256(f"{changes[0]}:{changes[1]}".encode())
+    reminders = session.execute(
+        select(col(Reminder.id), col(Reminder.at), col(Reminder.before), col(Reminder.time))
+        .where(col(Reminder.user_id) == user_id)
+        .order_by(col(Reminder.id))
+    )
+    for row in reminders:
+        digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
