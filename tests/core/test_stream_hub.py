@@ -8,6 +8,7 @@ import pytest
 
 from app.core.errors import StreamsFull, TooManyStreams
 from app.core.stream_hub import StreamHub
+from tests.event_loop import run_async
 
 
 def test_caps_per_user_and_per_process() -> None:
@@ -25,7 +26,7 @@ def test_caps_per_user_and_per_process() -> None:
         assert hub.count == 2
         hub.open(alice)
 
-    asyncio.run(run())
+    run_async(run)
 
 
 def test_a_notification_from_another_thread_wakes_only_that_users_streams() -> None:
@@ -43,7 +44,7 @@ def test_a_notification_from_another_thread_wakes_only_that_users_streams() -> N
         await asyncio.wait_for(theirs.wake.wait(), 1)
         assert theirs.recheck
 
-    asyncio.run(run())
+    run_async(run)
 
 
 def test_close_all_wakes_and_closes_every_stream() -> None:
@@ -55,4 +56,4 @@ def test_close_all_wakes_and_closes_every_stream() -> None:
             await asyncio.wait_for(stream.wake.wait(), 1)
             assert stream.closed
 
-    asyncio.run(run())
+    run_async(run)

@@ -1,12 +1,10 @@
 """A live `tasks-api serve` per database for the MCP tests, and an MCP client on it: the SDK's
 own client over real HTTP on loopback (or stdio), as an assistant would connect."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -68,11 +66,3 @@ def structured(result: Any) -> Any:
     """A successful tool result's structured content (fails with its text otherwise)."""
     assert not result.is_error, result.content
     return result.structured_content
-
-
-def run_async(main: Callable[[], Awaitable[T]]) -> T:
-    """`anyio.run(main)` on a thread of its own: another test in this process (Playwright's
-    sync API, for one) may keep an event loop running on the main thread, where anyio.run
-    would refuse to start."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(anyio.run, main).result()

@@ -10,9 +10,10 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
 from app.mcp.scopes import SUPPORTED
+from tests.event_loop import run_async
 from tests.factories import Account
 from tests.live import LiveServer
-from tests.mcp.conftest import connect, new_account, run_async, structured
+from tests.mcp.conftest import connect, new_account, structured
 
 
 def run(main: Any) -> Any:

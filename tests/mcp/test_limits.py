@@ -7,8 +7,9 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.event_loop import run_async
 from tests.live import LiveServer, start_server
-from tests.mcp.conftest import SERVER_ENV, connect, new_account, run_async, structured
+from tests.mcp.conftest import SERVER_ENV, connect, new_account, structured
 
 PER_USER = 5
 

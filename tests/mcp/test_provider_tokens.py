@@ -9,8 +9,9 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.event_loop import run_async
 from tests.live import LiveServer, start_server
-from tests.mcp.conftest import SERVER_ENV, connect, run_async, structured
+from tests.mcp.conftest import SERVER_ENV, connect, structured
 from tests.provider import AUDIENCE, ISSUER, SHARED_SECRET, JwksServer, claims, sign, sign_shared
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests.event_loop import run_async
 from tests.live import LiveServer, start_server
-from tests.mcp.conftest import SERVER_ENV, connect, new_account, run_async, structured
+from tests.mcp.conftest import SERVER_ENV, connect, new_account, structured
 from tests.test_rls import RlsDatabase, rls_database  # noqa: F401 - the fixture
 
 

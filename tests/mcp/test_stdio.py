@@ -7,8 +7,9 @@ import anyio
 import httpx2
 from mcp import Client, StdioServerParameters
 
+from tests.event_loop import run_async
 from tests.live import TASKS_API, LiveServer, run_cli
-from tests.mcp.conftest import new_account, run_async, structured
+from tests.mcp.conftest import new_account, structured
 
 
 def stdio_parameters(server: LiveServer, token: str) -> StdioServerParameters:

@@ -10,9 +10,10 @@ import httpx2
 import pytest
 from mcp import MCPError
 
+from tests.event_loop import run_async
 from tests.factories import Account
 from tests.live import LiveServer
-from tests.mcp.conftest import connect, new_account, run_async, structured
+from tests.mcp.conftest import connect, new_account, structured
 
 TOOLS = {
     "add_task",
