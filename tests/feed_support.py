@@ -71,5 +71,5 @@ def server_state(client: Any, account: Any) -> dict[tuple[str, str], dict[str, A
         kept = {k: v for k, v in item.items() if k not in ("open_tasks", "total_tasks")}
         state[("list", item["id"])] = kept
     for tag in client.get("/api/v1/tags", headers=account.headers).json():
-        state[("tag", tag["id"])] = {k: tag[k] for k in ("id", "name", "created_at")}
+        state[("tag", tag["id"])] = {k: tag[k] for k in ("id", "name", "created_at", "version")}
     return state

@@ -357,8 +357,8 @@ class PreconditionFailed(DomainError):
     title = "Precondition failed"
     detail = "The task has changed since you read it: `version` is the current one."
 
-    def __init__(self, version: int) -> None:
-        super().__init__()
+    def __init__(self, version: int, what: str = "task") -> None:
+        super().__init__(f"The {what} has changed since you read it: `version` is the current one.")
         self.version = version
         self.members["version"] = version
 

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKeyConstraint, Index, UniqueConstraint
+from sqlalchemy import ForeignKeyConstraint, Index, Integer, UniqueConstraint, text
 from sqlmodel import Column, Field, ForeignKey, SQLModel, Uuid
 
 from app.models.base import UTCDateTime, utcnow
@@ -24,6 +24,10 @@ class Tag(SQLModel, table=True):
     name_key: str = Field(max_length=200)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    # 1 when created, plus one for every rename (If-Match compares with it, like a task's).
+    version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
     )
 
 

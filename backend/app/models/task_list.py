@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import Index, Integer, UniqueConstraint, text
 from sqlmodel import Column, Field, ForeignKey, SQLModel, Uuid
 
 from app.models.base import UTCDateTime, utcnow
@@ -42,4 +42,8 @@ class TaskList(SQLModel, table=True):
     )
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    # 1 when created, plus one for every change (If-Match compares with it, like a task's).
+    version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
     )

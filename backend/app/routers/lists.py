@@ -1,10 +1,18 @@
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.core.errors import ListNotFound
 from app.dependencies import CurrentUser, SessionDep, require_json, require_scope
+from app.routers.safe_writes import (
+    IF_MATCH,
+    etag_header,
+    etag_responses,
+    if_match,
+    merge_responses,
+    precondition_responses,
+)
 from app.schemas.common import problem_responses
 from app.schemas.task_list import ListCreate, ListPublic, ListUpdate
 from app.services import lists as list_service
@@ -64,14 +72,17 @@ def create_list(list_in: ListCreate, session: SessionDep, current_user: CurrentU
     "/{list_id}",
     summary="Get a list",
     response_model=ListPublic,
-    responses=problem_responses(401, 404, 429),
+    responses=merge_responses(problem_responses(401, 404, 429), etag_responses(200)),
     dependencies=[require_scope("lists:read")],
 )
-def get_list(list_id: str, session: SessionDep, current_user: CurrentUser) -> ListPublic:
-    """One of your lists, with its task counts."""
+def get_list(
+    list_id: str, session: SessionDep, current_user: CurrentUser, response: Response
+) -> ListPublic:
+    """One of your lists, with its task counts; its version is the `ETag`."""
     task_list = list_service.get_list(
         session=session, user_id=current_user.id, list_id=_list_id(list_id)
     )
+    response.headers.update(etag_header(task_list.version))
     return _public(task_list)
 
 
@@ -80,15 +91,29 @@ def get_list(list_id: str, session: SessionDep, current_user: CurrentUser) -> Li
     summary="Change a list",
     response_model=ListPublic,
     dependencies=[require_scope("lists:write"), Depends(require_json)],
-    responses=problem_responses(*_BODY_ERRORS, 404),
+    responses=merge_responses(
+        problem_responses(*_BODY_ERRORS, 404), precondition_responses(), etag_responses(200)
+    ),
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 def update_list(
-    list_id: str, list_in: ListUpdate, session: SessionDep, current_user: CurrentUser
+    list_id: str,
+    list_in: ListUpdate,
+    session: SessionDep,
+    current_user: CurrentUser,
+    request: Request,
+    response: Response,
 ) -> ListPublic:
-    """Rename, recolour, reorder or archive a list. The Inbox cannot be archived (409)."""
+    """Rename, recolour, reorder or archive a list. The Inbox cannot be archived (409). With
+    `If-Match`, only if the list is still at that version (else 412, nothing changed)."""
     task_list = list_service.update_list(
-        session=session, user_id=current_user.id, list_id=_list_id(list_id), list_in=list_in
+        session=session,
+        user_id=current_user.id,
+        list_id=_list_id(list_id),
+        list_in=list_in,
+        expected=if_match(request),
     )
+    response.headers.update(etag_header(task_list.version))
     return _public(task_list)
 
 
@@ -96,13 +121,15 @@ def update_list(
     "/{list_id}",
     summary="Delete a list",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 404, 409, 422, 429),
+    responses=merge_responses(problem_responses(401, 404, 409, 422, 429), precondition_responses()),
     dependencies=[require_scope("lists:write")],
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 def delete_list(
     list_id: str,
     session: SessionDep,
     current_user: CurrentUser,
+    request: Request,
     tasks: Annotated[
         Literal["inbox", "trash"] | None,
         Query(
@@ -115,6 +142,10 @@ def delete_list(
 ) -> Response:
     """Delete a list. The Inbox cannot be deleted (409)."""
     list_service.delete_list(
-        session=session, user_id=current_user.id, list_id=_list_id(list_id), tasks=tasks
+        session=session,
+        user_id=current_user.id,
+        list_id=_list_id(list_id),
+        tasks=tasks,
+        expected=if_match(request),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

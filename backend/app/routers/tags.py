@@ -1,9 +1,17 @@
 import uuid
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.core.errors import TagNotFound
 from app.dependencies import CurrentUser, SessionDep, require_json, require_scope
+from app.routers.safe_writes import (
+    IF_MATCH,
+    etag_header,
+    etag_responses,
+    if_match,
+    merge_responses,
+    precondition_responses,
+)
 from app.schemas.common import problem_responses
 from app.schemas.tag import TagPublic, TagUpdate
 from app.services import tags as tag_service
@@ -27,6 +35,7 @@ def _public(tag: TagCounts) -> TagPublic:
         open_tasks=tag.open_tasks,
         total_tasks=tag.total_tasks,
         created_at=tag.created_at,
+        version=tag.version,
     )
 
 
@@ -47,15 +56,31 @@ def list_tags(session: SessionDep, current_user: CurrentUser) -> list[TagPublic]
     summary="Rename a tag",
     response_model=TagPublic,
     dependencies=[require_scope("tags:write"), Depends(require_json)],
-    responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 429),
+    responses=merge_responses(
+        problem_responses(400, 401, 404, 409, 413, 415, 422, 429),
+        precondition_responses(),
+        etag_responses(200),
+    ),
+    openapi_extra={"parameters": [IF_MATCH]},
 )
 def update_tag(
-    tag_id: str, tag_in: TagUpdate, session: SessionDep, current_user: CurrentUser
+    tag_id: str,
+    tag_in: TagUpdate,
+    session: SessionDep,
+    current_user: CurrentUser,
+    request: Request,
+    response: Response,
 ) -> TagPublic:
-    """Rename a tag. Every task carrying it shows the new name; 409 if you have that name."""
+    """Rename a tag. Every task carrying it shows the new name; 409 if you have that name.
+    With `If-Match`, only if the tag is still at that version (else 412)."""
     tag = tag_service.rename_tag(
-        session=session, user_id=current_user.id, tag_id=_tag_id(tag_id), name=tag_in.name
+        session=session,
+        user_id=current_user.id,
+        tag_id=_tag_id(tag_id),
+        name=tag_in.name,
+        expected=if_match(request),
     )
+    response.headers.update(etag_header(tag.version))
     return _public(tag)
 
 
@@ -64,9 +89,18 @@ def update_tag(
     summary="Delete a tag",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[require_scope("tags:write")],
-    responses=problem_responses(401, 404, 429),
+    responses=merge_responses(problem_responses(401, 404, 429), precondition_responses()),
+    openapi_extra={"parameters": [IF_MATCH]},
 )
-def delete_tag(tag_id: str, session: SessionDep, current_user: CurrentUser) -> Response:
-    """Delete a tag: it leaves every task; the tasks stay."""
-    tag_service.delete_tag(session=session, user_id=current_user.id, tag_id=_tag_id(tag_id))
+def delete_tag(
+    tag_id: str, session: SessionDep, current_user: CurrentUser, request: Request
+) -> Response:
+    """Delete a tag: it leaves every task; the tasks stay. With `If-Match`, only if the tag
+    is still at that version (else 412)."""
+    tag_service.delete_tag(
+        session=session,
+        user_id=current_user.id,
+        tag_id=_tag_id(tag_id),
+        expected=if_match(request),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

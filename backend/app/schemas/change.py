@@ -27,6 +27,7 @@ class FeedList(BaseModel):
     inbox: bool
     created_at: datetime
     updated_at: datetime
+    version: int = Field(ge=1, description="As ListPublic's.")
 
 
 class FeedTag(BaseModel):
@@ -35,6 +36,7 @@ class FeedTag(BaseModel):
     id: uuid.UUID
     name: str
     created_at: datetime
+    version: int = Field(ge=1, description="As TagPublic's.")
 
 
 class ChangedObject(BaseModel):
@@ -43,8 +45,10 @@ class ChangedObject(BaseModel):
     type: Literal["object"]
     kind: Kind
     id: uuid.UUID
-    version: int | None = Field(
-        description="A task's version (its ETag); null for lists and tags, which have none."
+    version: int = Field(
+        ge=1,
+        description="The object's version (its ETag, what If-Match compares with): a task's, "
+        "a list's or a tag's.",
     )
     data: TaskPublic | FeedList | FeedTag = Field(
         description="The object as it is now: a task as the tasks routes show it, a list or "

@@ -26,6 +26,7 @@ class TagPublic(BaseModel):
                     "open_tasks": 3,
                     "total_tasks": 4,
                     "created_at": "2026-11-24T09:30:00Z",
+                    "version": 1,
                 }
             ]
         }
@@ -36,3 +37,8 @@ class TagPublic(BaseModel):
     open_tasks: int = Field(description="Tasks with this tag that are not completed.")
     total_tasks: int = Field(description="All tasks with this tag.")
     created_at: datetime
+    version: int = Field(
+        ge=1,
+        description="1 when created, one more after every rename. Send it in `If-Match` (in "
+        "quotes) to rename or delete only the tag you read.",
+    )

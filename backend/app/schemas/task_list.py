@@ -86,6 +86,7 @@ class ListPublic(BaseModel):
                     "total_tasks": 5,
                     "created_at": "2026-11-29T09:30:00Z",
                     "updated_at": "2026-11-29T09:30:00Z",
+                    "version": 1,
                 }
             ]
         }
@@ -101,3 +102,8 @@ class ListPublic(BaseModel):
     total_tasks: int = Field(description="All tasks in this list (not those in the trash).")
     created_at: datetime
     updated_at: datetime
+    version: int = Field(
+        ge=1,
+        description="1 when created, one more after every change. The `ETag` header is this "
+        "number in quotes; send it in `If-Match` to change or delete only what you read.",
+    )

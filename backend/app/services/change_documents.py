@@ -53,12 +53,13 @@ def list_document(row: TaskList) -> dict[str, Any]:
         "inbox": row.inbox,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
+        "version": row.version,
     }
 
 
 def tag_document(row: Tag) -> dict[str, Any]:
     """A tag as the feed shows it: TagPublic without its task counts."""
-    return {"id": row.id, "name": row.name, "created_at": row.created_at}
+    return {"id": row.id, "name": row.name, "created_at": row.created_at, "version": row.version}
 
 
 def object_entry(kind: str, value: Any) -> dict[str, Any]:
@@ -72,7 +73,13 @@ def object_entry(kind: str, value: Any) -> dict[str, Any]:
             "data": task_document(view.task, view.tags),
         }
     document = list_document(value) if kind == "list" else tag_document(value)
-    return {"type": "object", "kind": kind, "id": value.id, "version": None, "data": document}
+    return {
+        "type": "object",
+        "kind": kind,
+        "id": value.id,
+        "version": value.version,
+        "data": document,
+    }
 
 
 def tombstone_entry(kind: str, object_id: uuid.UUID, deleted_at: datetime) -> dict[str, Any]:

@@ -14,7 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app import database
-from app.core.errors import InboxProtected, ListNameTaken, ListNotEmpty, ListNotFound
+from app.core.errors import (
+    InboxProtected,
+    ListNameTaken,
+    ListNotEmpty,
+    ListNotFound,
+    PreconditionFailed,
+)
+from app.core.etags import Expected, version_matches
 from app.models import Task, TaskList
 from app.models.base import utcnow
 from app.schemas.task_list import ListCreate, ListUpdate
@@ -38,6 +45,7 @@ class ListCounts(NamedTuple):
     updated_at: datetime
     open_tasks: int
     total_tasks: int
+    version: int
 
 
 def name_key(name: str) -> str:
@@ -146,6 +154,7 @@ def _counts_query(user_id: uuid.UUID) -> Any:
             col(TaskList.updated_at),
             func.count(col(Task.id)).filter(col(Task.completed).is_(False)),
             func.count(col(Task.id)),
+            col(TaskList.version),
         )
         .select_from(TaskList)
         .outerjoin(Task, live)
@@ -208,14 +217,33 @@ def create_list(*, session: Session, user_id: uuid.UUID, list_in: ListCreate) ->
     return get_list(session=session, user_id=user_id, list_id=task_list.id)
 
 
-def update_list(
-    *, session: Session, user_id: uuid.UUID, list_id: uuid.UUID, list_in: ListUpdate
-) -> ListCounts:
-    task_list = session.scalars(
-        select(TaskList).where(col(TaskList.id) == list_id, col(TaskList.user_id) == user_id)
-    ).first()
+def _locked(
+    session: Session, user_id: uuid.UUID, list_id: uuid.UUID, expected: Expected
+) -> TaskList:
+    """The user's list, locked until the transaction ends (PostgreSQL; SQLite's write
+    transaction holds the database), so If-Match's check and the write are one step:
+    ListNotFound, or PreconditionFailed when If-Match names another version."""
+    statement = select(TaskList).where(
+        col(TaskList.id) == list_id, col(TaskList.user_id) == user_id
+    )
+    task_list = session.scalars(statement.with_for_update()).first()
     if task_list is None:
         raise ListNotFound
+    if not version_matches(task_list.version, expected):
+        session.rollback()
+        raise PreconditionFailed(task_list.version, "list")
+    return task_list
+
+
+def update_list(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    list_id: uuid.UUID,
+    list_in: ListUpdate,
+    expected: Expected = None,
+) -> ListCounts:
+    task_list = _locked(session, user_id, list_id, expected)
     changes = list_in.model_dump(exclude_unset=True)
     if changes.get("archived") and task_list.inbox:
         session.rollback()
@@ -228,6 +256,7 @@ def update_list(
             setattr(task_list, field, changes[field])
     if changes:
         task_list.updated_at = utcnow()
+        task_list.version += 1
         session.add(task_list)
     key = task_list.name_key
     try:
@@ -242,16 +271,17 @@ def update_list(
 
 
 def delete_list(
-    *, session: Session, user_id: uuid.UUID, list_id: uuid.UUID, tasks: TasksOnDelete
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    list_id: uuid.UUID,
+    tasks: TasksOnDelete,
+    expected: Expected = None,
 ) -> None:
     """Delete a list. Its tasks go to the Inbox or the trash, as the caller says; without a
     say, a list that holds tasks is refused. Trashed tasks of the list move to the Inbox
     (their list is gone, so that is where a restore puts them). One transaction."""
-    task_list = session.scalars(
-        select(TaskList).where(col(TaskList.id) == list_id, col(TaskList.user_id) == user_id)
-    ).first()
-    if task_list is None:
-        raise ListNotFound
+    task_list = _locked(session, user_id, list_id, expected)
     if task_list.inbox:
         session.rollback()
         raise InboxProtected("The Inbox cannot be deleted: new tasks land there.")

@@ -14,7 +14,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from app.core.errors import TagNameTaken, TagNotFound
+from app.core.errors import PreconditionFailed, TagNameTaken, TagNotFound
+from app.core.etags import Expected, version_matches
 from app.models import Tag, Task, TaskTag
 from app.models.base import utcnow
 from app.models.task import TASKS
@@ -28,6 +29,7 @@ class TagCounts(NamedTuple):
     created_at: datetime
     open_tasks: int
     total_tasks: int
+    version: int
 
 
 def _insert_ignoring_existing(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -79,7 +81,7 @@ def resolve_tags(*, session: Session, user_id: uuid.UUID, names: Sequence[str]) 
         made = {row["id"] for row in rows}
         for tag in found.values():
             if tag.id in made:
-                created = TagCounts(tag.id, tag.name, tag.created_at, 0, 0)
+                created = TagCounts(tag.id, tag.name, tag.created_at, 0, 0, tag.version)
                 _announce(session, user_id, "tag.created", created)
     return sorted(found.values(), key=lambda tag: (tag.name_key, str(tag.id)))
 
@@ -129,6 +131,7 @@ def _counts_query(user_id: uuid.UUID) -> Any:
             col(Tag.created_at),
             func.count(col(Task.id)).filter(col(Task.completed).is_(False)),
             func.count(col(Task.id)),
+            col(Tag.version),
         )
         .select_from(Tag)
         .outerjoin(
@@ -144,7 +147,9 @@ def _counts_query(user_id: uuid.UUID) -> Any:
             ),
         )
         .where(col(Tag.user_id) == user_id)
-        .group_by(col(Tag.id), col(Tag.name), col(Tag.created_at), col(Tag.name_key))
+        .group_by(
+            col(Tag.id), col(Tag.name), col(Tag.created_at), col(Tag.name_key), col(Tag.version)
+        )
         .order_by(col(Tag.name_key), col(Tag.id))
     )
 
@@ -172,16 +177,34 @@ def _new_versions_for_tagged_tasks(session: Session, user_id: uuid.UUID, tag_id:
     )
 
 
-def rename_tag(*, session: Session, user_id: uuid.UUID, tag_id: uuid.UUID, name: str) -> TagCounts:
-    tag = session.scalars(
-        select(Tag).where(col(Tag.id) == tag_id, col(Tag.user_id) == user_id)
-    ).first()
+def _locked(session: Session, user_id: uuid.UUID, tag_id: uuid.UUID, expected: Expected) -> Tag:
+    """The user's tag, locked until the transaction ends (PostgreSQL; SQLite's write
+    transaction holds the database), so If-Match's check and the write are one step:
+    TagNotFound, or PreconditionFailed when If-Match names another version."""
+    statement = select(Tag).where(col(Tag.id) == tag_id, col(Tag.user_id) == user_id)
+    tag = session.scalars(statement.with_for_update()).first()
     if tag is None:
         raise TagNotFound
+    if not version_matches(tag.version, expected):
+        session.rollback()
+        raise PreconditionFailed(tag.version, "tag")
+    return tag
+
+
+def rename_tag(
+    *,
+    session: Session,
+    user_id: uuid.UUID,
+    tag_id: uuid.UUID,
+    name: str,
+    expected: Expected = None,
+) -> TagCounts:
+    tag = _locked(session, user_id, tag_id, expected)
     # Before the rename is pending: an autoflush here would raise its IntegrityError early.
     _new_versions_for_tagged_tasks(session, user_id, tag_id)
     tag.name = name
     tag.name_key = tag_key(name)
+    tag.version += 1
     session.add(tag)
     try:
         if outbox.has_subscriptions(session=session, user_id=user_id):
@@ -199,8 +222,12 @@ def rename_tag(*, session: Session, user_id: uuid.UUID, tag_id: uuid.UUID, name:
     return counts
 
 
-def delete_tag(*, session: Session, user_id: uuid.UUID, tag_id: uuid.UUID) -> None:
+def delete_tag(
+    *, session: Session, user_id: uuid.UUID, tag_id: uuid.UUID, expected: Expected = None
+) -> None:
     """Remove the tag from every task (ON DELETE CASCADE); the tasks stay."""
+    if expected is not None:
+        _locked(session, user_id, tag_id, expected)
     _new_versions_for_tagged_tasks(session, user_id, tag_id)
     subscribed = outbox.has_subscriptions(session=session, user_id=user_id)
     before = get_tag(session=session, user_id=user_id, tag_id=tag_id) if subscribed else None
