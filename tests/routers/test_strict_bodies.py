@@ -108,3 +108,19 @@ def test_every_json_body_is_a_strict_input(app: FastAPI) -> None:
     assert len(bodies) >= 12, bodies
     lax = {operation: name for operation, name in bodies.items() if name not in strict}
     assert not lax
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "limit"),
+    [("/api/v1/lists", "name", 100), ("/api/v1/tasks", "title", 255)],
+)
+def test_a_string_over_its_max_length_is_refused_even_if_trimming_would_fit(
+    client: TestClient, path: str, field: str, limit: int
+) -> None:
+    """The contract's maxLength counts the string as sent (schemathesis found a list name of
+    101 characters, a leading NEL among them, accepted once trimmed)."""
+    account = make_account(client)
+    response = client.post(path, json={field: "\u0085" + "a" * limit}, headers=account.headers)
+    assert_problem(response, 422)
+    fits = client.post(path, json={field: " " + "a" * (limit - 1)}, headers=account.headers)
+    assert fits.status_code == 201, fits.text

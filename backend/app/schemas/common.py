@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
@@ -72,17 +73,36 @@ def reject_nul(value: str) -> str:
 
 NoNulStr = Annotated[str, NO_NUL]
 
-# Strings are trimmed of surrounding whitespace, then length-checked, and refuse NUL.
+
+def at_most(limit: int) -> BeforeValidator:
+    """The published `maxLength` holds for the string as sent: a value over it is refused
+    before trimming (else 101 characters with a space at the edge would pass a limit of 100,
+    which the contract says is refused)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            raise ValueError(f"at most {limit} characters")
+        return value
+
+    return BeforeValidator(check)
+
+
+# Strings are length-checked as sent, trimmed of surrounding whitespace, length-checked
+# again, and refuse NUL.
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
     NOT_BLANK_NO_NUL,
+    at_most(255),
 ]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000), NO_NUL]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=10_000), NO_NUL, at_most(10_000)
+]
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     NOT_BLANK_NO_NUL,
+    at_most(100),
 ]
 
 

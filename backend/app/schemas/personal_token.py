@@ -57,7 +57,10 @@ class PersonalTokenCreate(StrictInput):
         }
     )
 
-    name: Name = Field(description="1 to 100 characters after trimming: what the token is for.")
+    name: Name = Field(
+        description="At most 100 characters as sent, at least 1 after trimming: what the "
+        "token is for."
+    )
     scopes: Annotated[
         list[Scope],
         Field(

@@ -11,7 +11,8 @@ class TagUpdate(StrictInput):
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Work"}]})
 
     name: TagName = Field(
-        description="1 to 50 characters after trimming; must not match another of your tags "
+        description="At most 50 characters as sent, at least 1 after trimming; must not "
+        "match another of your tags "
         "case-insensitively (409)."
     )
 

@@ -43,7 +43,8 @@ _TASK_EXAMPLE: dict[str, Any] = {
 
 _PRIORITY_HELP = "`none` (the default), `low`, `medium` or `high`."
 _TAGS_HELP = (
-    "Tag names, created on the fly: 1 to 50 characters after trimming, at most 20. Names are "
+    "Tag names, created on the fly: at most 50 characters as sent and at least 1 after "
+    "trimming, at most 20 tags. Names are "
     "unique per user case-insensitively (the first spelling wins); duplicates are merged."
 )
 
@@ -76,7 +77,7 @@ class CompatTaskCreate(_TaskInput):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_TASK_EXAMPLE]})
 
-    title: Title = Field(description="1 to 255 characters after trimming.")
+    title: Title = Field(description="At most 255 characters as sent, at least 1 after trimming.")
     description: Description | None = Field(default=None, description="Up to 10,000 characters.")
     completed: bool = False
     priority: PriorityName = Field(default=Priority.none, description=_PRIORITY_HELP)

@@ -23,7 +23,8 @@ def _whole_number(value: object) -> object:
 Position = Annotated[int, Interval(ge=0, le=MAX_POSITION), BeforeValidator(_whole_number)]
 
 _NAME_HELP = (
-    "1 to 100 characters after trimming; must not match another of your lists "
+    "At most 100 characters as sent, at least 1 after trimming; must not match another of "
+    "your lists "
     "case-insensitively (409 naming that list)."
 )
 _POSITION_HELP = "Where the list sits among your lists: ascending, then by name. 0 to 1,000,000."

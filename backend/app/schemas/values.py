@@ -15,7 +15,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from app.schemas.common import JSON_STRING, NOT_BLANK_NO_NUL
+from app.schemas.common import JSON_STRING, NOT_BLANK_NO_NUL, at_most
 
 
 class Priority(StrEnum):
@@ -136,6 +136,7 @@ TagName = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
     NOT_BLANK_NO_NUL,
     AfterValidator(_normalize_tag),
+    at_most(50),
 ]
 
 
